@@ -1,0 +1,597 @@
+"""The chapter's data: figures, exercises, slides and notes, each defined once.
+
+The book's figures were lost in extraction, so the images and kernels that the exercises refer to
+(Figures 8.4 and 8.5, E8.1, E8.3, E8.6) are designed here and stated in full; data that survived
+in print (P8.1, P8.2, E8.4, the slides, the lecture notes) is typed exactly as printed, and where
+the print is wrong the constant says so instead of quietly fixing it.
+
+Every constant is a read-only float64 numpy array (or a read-only mapping of them), so no notebook
+can change the shared data by accident; every function returns a fresh, writable array. Images are
+0/1 with black = 1 (ink) and white = 0. Indices are 0-based, rows first. This module imports only
+numpy, never the rest of the package.
+
+========================================  ================================================
+name                                      source
+========================================  ================================================
+`square`, `diamond`, `shapes_dataset`     Figure 8.4: outlines of squares and diamonds
+`FIGURE_8_4_SQUARE`, `FIGURE_8_4_DIAMOND` Figure 8.4: the two 15x15 sample images
+`LINE_KERNELS`, `FIGURE_8_5_KERNELS`      Figure 8.5: horizontal, vertical, diagonal lines
+`E8_1_IMAGE`, `E8_1_KERNEL`               E8.1: 8x8 image and a plus-shaped template
+`FONT`, `font_stack`                      E8.3: a 7x5 bitmap font for A-Z
+`E8_4_IMAGE`, `P8_2_KERNEL`               E8.4 and P8.2: the shift by one pixel
+`E8_6_KERNEL`                             E8.6: a kernel that is not symmetric under rot180
+`P8_1_KERNEL`                             P8.1: the kernel with values 1..9
+`SLIDE_IMAGE`, `SLIDE_DETECTOR`,          slides "Step 1 - Convolution": 7x7 image, 3x3
+`SLIDE_FEATURE_MAP`                       detector and the 5x5 feature map (one misprint)
+`IMAGE_KERNELS`                           slides: sharpen, blur, edges, emboss, Sobel
+`NOTES_FILTER`, `NOTES_VECTOR`,           lecture notes: 1-D full convolution example
+`NOTES_SHIFTED`, `NOTES_MATRIX`           and the 3x3 matrix
+========================================  ================================================
+
+Examples
+--------
+>>> print(to_text(FIGURE_8_4_DIAMOND[1:6, 3:12]))
+.........
+....#....
+...#.#...
+..#...#..
+.#.....#.
+>>> LINE_KERNELS.shape, list(FIGURE_8_5_KERNELS)
+((4, 3, 3), ['horizontal', 'vertical', 'diagonal', 'antidiagonal'])
+>>> E8_1_KERNEL[0, 0] = 5
+Traceback (most recent call last):
+...
+ValueError: assignment destination is read-only
+"""
+import operator
+import string
+from types import MappingProxyType
+
+import numpy as np
+
+__all__ = [
+    "to_text", "square", "diamond", "shapes_dataset", "font_stack",
+    "FIGURE_8_4_SQUARE", "FIGURE_8_4_DIAMOND", "SHAPE_LABELS",
+    "LINE_KERNEL_NAMES", "LINE_KERNELS", "FIGURE_8_5_KERNELS",
+    "IMAGE_KERNELS", "SLIDE_IMAGE", "SLIDE_DETECTOR", "SLIDE_FEATURE_MAP",
+    "SLIDE_FEATURE_MAP_ERRATA", "FONT", "E8_1_IMAGE", "E8_1_KERNEL", "E8_1_KERNEL_DETECTS",
+    "E8_4_IMAGE", "P8_2_KERNEL", "E8_6_KERNEL", "P8_1_KERNEL",
+    "NOTES_FILTER", "NOTES_VECTOR", "NOTES_SHIFTED", "NOTES_MATRIX",
+]
+
+
+def _frozen(values):
+    """A read-only float64 copy of `values`."""
+    a = np.array(values, dtype=np.float64)
+    a.flags.writeable = False
+    return a
+
+
+def _bitmap(picture):
+    """A read-only 0/1 image from text rows, ``#`` = 1 (black) and ``.`` = 0 (white)."""
+    rows = picture.split()
+    return _frozen([[ch == "#" for ch in row] for row in rows])
+
+
+def to_text(image):
+    """A 0/1 image as text, one line per row: ``#`` for 1 (black), ``.`` for 0 (white).
+
+    image (rows, cols) of zeros and ones -> str with `rows` lines of `cols` characters.
+
+    Parameters
+    ----------
+    image : array_like, 2-D
+        Binary image; any value other than 0 and 1 is an error.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(to_text([[0, 1], [1, 1]]))
+    .#
+    ##
+    >>> to_text([[0, 2]])
+    Traceback (most recent call last):
+    ...
+    ValueError: image must hold only 0 and 1, got 2.0
+    """
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"image must be 2-D (rows, cols), got shape {a.shape}")
+    bad = a[(a != 0) & (a != 1)]
+    if bad.size:
+        raise ValueError(f"image must hold only 0 and 1, got {bad[0]}")
+    return "\n".join("".join("#" if v else "." for v in row) for row in a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figure 8.4: squares and diamonds
+# ---------------------------------------------------------------------------------------------
+
+SHAPE_LABELS = ("square", "diamond")
+"""Figure 8.4 / E8.10: class names by label, 0 = square and 1 = diamond."""
+
+
+def square(size=15, side=9, top=3, left=3):
+    """Figure 8.4: a square outline, 1 pixel thick, of horizontal and vertical lines.
+
+    -> image (size, size), float64, black (1) on the outline, white (0) elsewhere.
+
+    Parameters
+    ----------
+    size : int
+        Rows and columns of the (square) image.
+    side : int
+        Side length in pixels, at least 3 so that the outline surrounds a white pixel.
+    top, left : int
+        Row and column of the top-left corner; the square must fit, ``top + side <= size``.
+
+    Returns
+    -------
+    ndarray of shape (size, size)
+        ``4 * (side - 1)`` ones on rows ``top`` and ``top + side - 1`` and on columns ``left``
+        and ``left + side - 1``, between the corners.
+
+    Raises
+    ------
+    ValueError
+        If `side` is below 3, a corner index is negative or the square does not fit.
+
+    Notes
+    -----
+    The defaults give `FIGURE_8_4_SQUARE`, a 9x9 square centred in a 15x15 image. For the
+    `LINE_KERNELS` to separate squares from diamonds the side must be at least 5 (see there).
+
+    Examples
+    --------
+    >>> square(size=5, side=3, top=1, left=1)
+    array([[0., 0., 0., 0., 0.],
+           [0., 1., 1., 1., 0.],
+           [0., 1., 0., 1., 0.],
+           [0., 1., 1., 1., 0.],
+           [0., 0., 0., 0., 0.]])
+    >>> square(size=15, side=9, top=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: square side=9 at top=10 does not fit image size=15: top + side = 19 > 15
+    """
+    size, side = operator.index(size), operator.index(side)
+    top, left = operator.index(top), operator.index(left)
+    if side < 3:
+        raise ValueError(f"square side={side} must be >= 3 (an outline around a white pixel)")
+    for name, start in (("top", top), ("left", left)):
+        if start < 0:
+            raise ValueError(f"square {name}={start} must be >= 0")
+        if start + side > size:
+            raise ValueError(f"square side={side} at {name}={start} does not fit image "
+                             f"size={size}: {name} + side = {start + side} > {size}")
+    image = np.zeros((size, size))
+    bottom, right = top + side - 1, left + side - 1
+    image[[top, bottom], left:right + 1] = 1
+    image[top:bottom + 1, [left, right]] = 1
+    return image
+
+
+def diamond(size=15, radius=5, center=(7, 7)):
+    """Figure 8.4: a diamond outline, 1 pixel thick, of four slanted (45 degree) lines.
+
+    -> image (size, size), float64, 1 where ``|row - center[0]| + |col - center[1]| == radius``.
+
+    Parameters
+    ----------
+    size : int
+        Rows and columns of the (square) image.
+    radius : int
+        Distance in pixels from the centre to each of the four tips, at least 1.
+    center : (int, int)
+        Row and column of the centre; all four tips must lie inside the image.
+
+    Returns
+    -------
+    ndarray of shape (size, size)
+        ``4 * radius`` ones on the four diagonal edges; the tips are at
+        ``center +- (radius, 0)`` and ``center +- (0, radius)``.
+
+    Raises
+    ------
+    ValueError
+        If `radius` is below 1 or a tip falls outside the image.
+
+    Notes
+    -----
+    The defaults give `FIGURE_8_4_DIAMOND`, radius 5 centred in a 15x15 image. For the
+    `LINE_KERNELS` to separate squares from diamonds the radius must be at least 2.
+
+    Examples
+    --------
+    >>> diamond(size=5, radius=2, center=(2, 2))
+    array([[0., 0., 1., 0., 0.],
+           [0., 1., 0., 1., 0.],
+           [1., 0., 0., 0., 1.],
+           [0., 1., 0., 1., 0.],
+           [0., 0., 1., 0., 0.]])
+    >>> diamond(size=15, radius=5, center=(3, 7))
+    Traceback (most recent call last):
+    ...
+    ValueError: diamond radius=5 at center row 3 does not fit image size=15: tips at rows -2 and 8 must lie in 0..14
+    """
+    size, radius = operator.index(size), operator.index(radius)
+    if len(center) != 2:
+        raise ValueError(f"diamond center={center!r} must be a (row, col) pair")
+    c_row, c_col = (operator.index(c) for c in center)
+    if radius < 1:
+        raise ValueError(f"diamond radius={radius} must be >= 1")
+    for name, c in (("row", c_row), ("col", c_col)):
+        if c - radius < 0 or c + radius > size - 1:
+            raise ValueError(f"diamond radius={radius} at center {name} {c} does not fit image "
+                             f"size={size}: tips at {name}s {c - radius} and {c + radius} must "
+                             f"lie in 0..{size - 1}")
+    rows, cols = np.indices((size, size))
+    return (np.abs(rows - c_row) + np.abs(cols - c_col) == radius).astype(np.float64)
+
+
+def shapes_dataset(n, *, size=15, rng=None):
+    """Figure 8.4 / E8.10: `n` random squares and diamonds of random sizes and positions.
+
+    -> images (n, size, size) float64 and labels (n,) int64, 0 = square and 1 = diamond.
+
+    Parameters
+    ----------
+    n : int
+        Number of images, >= 0.
+    size : int
+        Rows and columns of each image, >= 7 (a side-5 square or a radius-2 diamond plus a
+        white border of one pixel).
+    rng : None, int or numpy.random.Generator
+        Seed or generator, passed to `numpy.random.default_rng`; a given seed always gives
+        the same dataset.
+
+    Returns
+    -------
+    images : ndarray of shape (n, size, size)
+    labels : ndarray of shape (n,)
+
+    Notes
+    -----
+    Each label is a fair coin. Squares have side ``5 .. size - 2``, diamonds radius
+    ``2 .. (size - 3) // 2``, and every shape keeps at least one white pixel between it and the
+    image border, so each shape is a `square` or `diamond` in the range where the
+    `LINE_KERNELS` separate the classes, also after 3x3 max pooling of a 15x15 image.
+
+    Examples
+    --------
+    >>> images, labels = shapes_dataset(3, size=7, rng=0)
+    >>> images.shape, labels.tolist()
+    ((3, 7, 7), [1, 1, 1])
+    >>> print(to_text(images[0]))
+    .......
+    ...#...
+    ..#.#..
+    .#...#.
+    ..#.#..
+    ...#...
+    .......
+    >>> shapes_dataset(2, size=6)
+    Traceback (most recent call last):
+    ...
+    ValueError: size=6 must be >= 7 to hold a side-5 square with a white border
+    """
+    n, size = operator.index(n), operator.index(size)
+    if n < 0:
+        raise ValueError(f"n={n} must be >= 0")
+    if size < 7:
+        raise ValueError(f"size={size} must be >= 7 to hold a side-5 square with a white border")
+    rng = np.random.default_rng(rng)
+    labels = rng.integers(0, 2, size=n)
+    images = np.empty((n, size, size))
+    for k, label in enumerate(labels):
+        if label == 0:
+            side = int(rng.integers(5, size - 1))           # 5 .. size - 2
+            top, left = rng.integers(1, size - side, size=2)  # 1 .. size - 1 - side
+            images[k] = square(size, side, int(top), int(left))
+        else:
+            radius = int(rng.integers(2, (size - 3) // 2 + 1))
+            center = rng.integers(1 + radius, size - 1 - radius, size=2)
+            images[k] = diamond(size, radius, (int(center[0]), int(center[1])))
+    return images, labels.astype(np.int64)
+
+
+FIGURE_8_4_SQUARE = _frozen(square())
+"""Figure 8.4, left: 15x15 image, square outline of side 9, corners at rows/cols 3 and 11."""
+
+FIGURE_8_4_DIAMOND = _frozen(diamond())
+"""Figure 8.4, right: 15x15 image, diamond outline of radius 5 around (7, 7), tips at 2 and 12."""
+
+# ---------------------------------------------------------------------------------------------
+# Figure 8.5: line kernels
+# ---------------------------------------------------------------------------------------------
+
+LINE_KERNEL_NAMES = ("horizontal", "vertical", "diagonal", "antidiagonal")
+"""Figure 8.5: the order of `LINE_KERNELS`; diagonal runs top-left to bottom-right (\\),
+antidiagonal bottom-left to top-right (/)."""
+
+LINE_KERNELS = _frozen([
+    [[-1, -1, -1],
+     [2, 2, 2],
+     [-1, -1, -1]],
+    [[-1, 2, -1],
+     [-1, 2, -1],
+     [-1, 2, -1]],
+    [[2, -1, -1],
+     [-1, 2, -1],
+     [-1, -1, 2]],
+    [[-1, -1, 2],
+     [-1, 2, -1],
+     [2, -1, -1]],
+])
+"""Figure 8.5: four 3x3 line templates, shape (4, 3, 3), in `LINE_KERNEL_NAMES` order.
+
+Designed (the figure is lost) as the classic zero-sum line detectors: 2 on the line and -1 off
+it, so a blank or uniformly black window responds 0. For the kernels of a convolution layer
+with one input FM use ``LINE_KERNELS[:, None]`` (shape (H^1, H^0, r, c) = (4, 1, 3, 3)).
+
+Under valid correlation (8.13) with any `square` of side >= 5 or `diamond` of radius >= 2 that
+keeps a white pixel between itself and the border (every image of `shapes_dataset`):
+
+- squares: horizontal and vertical each reach 6 (a straight edge through the middle row or
+  column), both diagonals stay <= 2 (at most one corner pixel on the diagonal);
+- diamonds: diagonal and antidiagonal each reach 6, horizontal and vertical stay <= 2.
+
+So the maximum response separates the classes with a margin of 4, and it survives 3x3 max
+pooling with stride 3 of a 15x15 image (13x13 -> 4x4, the last row and column ignored): the
+conv -> max pool -> fully connected softmax network of E8.10.
+"""
+
+FIGURE_8_5_KERNELS = MappingProxyType(dict(zip(LINE_KERNEL_NAMES, LINE_KERNELS)))
+"""Figure 8.5: read-only mapping name -> 3x3 kernel, views of `LINE_KERNELS`."""
+
+# ---------------------------------------------------------------------------------------------
+# Slides "Step 1 - Convolution"
+# ---------------------------------------------------------------------------------------------
+
+IMAGE_KERNELS = MappingProxyType({
+    "sharpen": _frozen([[0, 0, 0, 0, 0],
+                        [0, 0, -1, 0, 0],
+                        [0, -1, 5, -1, 0],
+                        [0, 0, -1, 0, 0],
+                        [0, 0, 0, 0, 0]]),
+    "blur": _frozen([[0, 0, 0, 0, 0],
+                     [0, 1, 1, 1, 0],
+                     [0, 1, 1, 1, 0],
+                     [0, 1, 1, 1, 0],
+                     [0, 0, 0, 0, 0]]),
+    "edge_enhance": _frozen([[0, 0, 0],
+                             [-1, 1, 0],
+                             [0, 0, 0]]),
+    "edge_detect": _frozen([[0, 1, 0],
+                            [1, -4, 1],
+                            [0, 1, 0]]),
+    "emboss": _frozen([[-2, -1, 0],
+                       [-1, 1, 1],
+                       [0, 1, 2]]),
+    "sobel": _frozen([[1, 0, -1],
+                      [2, 0, -2],
+                      [1, 0, -1]]),
+})
+"""Slides: the image kernels (from the GIMP convolution-matrix manual), values as printed.
+
+Sharpen and blur are 5x5 as printed (3x3 kernels framed by zeros). The blur is *not*
+normalised: its entries sum to 9, and GIMP divides by 9 to average. The other sums are
+sharpen 1, edge enhance 0, edge detect 0, emboss 1, Sobel 0. The Sobel kernel is the one that
+responds to vertical edges (left minus right). One OCR of the emboss slide is garbled; the
+values here are the clean copy, which matches GIMP's emboss.
+"""
+
+SLIDE_IMAGE = _frozen([[0, 0, 0, 0, 0, 0, 0],
+                       [0, 1, 0, 0, 0, 1, 0],
+                       [0, 0, 0, 0, 0, 0, 0],
+                       [0, 0, 0, 1, 0, 0, 0],
+                       [0, 1, 0, 0, 0, 1, 0],
+                       [0, 0, 1, 1, 1, 0, 0],
+                       [0, 0, 0, 0, 0, 0, 0]])
+"""Slides: the 7x7 "Input Image" (a face: two eyes, a nose and a smile)."""
+
+SLIDE_DETECTOR = _frozen([[0, 0, 1],
+                          [1, 0, 0],
+                          [0, 1, 1]])
+"""Slides: the 3x3 "Feature Detector"."""
+
+SLIDE_FEATURE_MAP = _frozen([[0, 1, 0, 0, 0],
+                             [0, 1, 1, 1, 0],
+                             [1, 0, 1, 2, 1],
+                             [1, 4, 2, 1, 0],
+                             [0, 0, 1, 2, 1]])
+"""Slides: the 5x5 "Feature Map" as printed, including one misprint (see errata below).
+
+The slides fill it in by cross-correlation (8.9, valid, stride 1) of `SLIDE_DETECTOR` with
+`SLIDE_IMAGE`, though they call it convolution. Entry (2, 2) is printed 1, but its window
+(rows 2..4, cols 2..4) holds a single black pixel, at the centre, where the detector is 0, so the
+correct value is 0. Every other entry is right.
+"""
+
+SLIDE_FEATURE_MAP_ERRATA = MappingProxyType({(2, 2): 0.0})
+"""Slides: correct values where `SLIDE_FEATURE_MAP` is misprinted, index -> value."""
+
+# ---------------------------------------------------------------------------------------------
+# E8.3: a 7x5 bitmap font
+# ---------------------------------------------------------------------------------------------
+
+_FONT_TEXT = """
+.###. ####. .###. ###.. ##### ##### .###. #...# .###. ..### #...# #.... #...#
+#...# #...# #...# #..#. #.... #.... #...# #...# ..#.. ...#. #..#. #.... ##.##
+#...# #...# #.... #...# #.... #.... #.... #...# ..#.. ...#. #.#.. #.... #.#.#
+##### ####. #.... #...# ####. ####. #.### ##### ..#.. ...#. ##... #.... #.#.#
+#...# #...# #.... #...# #.... #.... #...# #...# ..#.. ...#. #.#.. #.... #...#
+#...# #...# #...# #..#. #.... #.... #...# #...# ..#.. #..#. #..#. #.... #...#
+#...# ####. .###. ###.. ##### #.... .#### #...# .###. .##.. #...# ##### #...#
+
+#...# .###. ####. .###. ####. .#### ##### #...# #...# #...# #...# #...# #####
+#...# #...# #...# #...# #...# #.... ..#.. #...# #...# #...# #...# #...# ....#
+##..# #...# #...# #...# #...# #.... ..#.. #...# #...# #...# .#.#. .#.#. ...#.
+#.#.# #...# ####. #...# ####. .###. ..#.. #...# #...# #.#.# ..#.. ..#.. ..#..
+#..## #...# #.... #.#.# #.#.. ....# ..#.. #...# #...# #.#.# .#.#. ..#.. .#...
+#...# #...# #.... #..#. #..#. ....# ..#.. #...# .#.#. #.#.# #...# ..#.. #....
+#...# .###. #.... .##.# #...# ####. ..#.. .###. ..#.. .#.#. #...# ..#.. #####
+"""
+
+
+def _parse_font(text):
+    """Letters A..Z from two blocks of 13 side-by-side 7x5 glyphs."""
+    blocks = [block.split("\n") for block in text.strip().split("\n\n")]
+    glyphs = []
+    for block in blocks:
+        columns = [line.split() for line in block]
+        glyphs += ["\n".join(row[k] for row in columns) for k in range(len(columns[0]))]
+    return MappingProxyType(dict(zip(string.ascii_uppercase, map(_bitmap, glyphs))))
+
+
+FONT = _parse_font(_FONT_TEXT)
+"""E8.3: read-only mapping letter 'A'..'Z' -> 7x5 glyph, 0/1 float64, in the classic 5x7
+dot-matrix style (as on HD44780 character displays): capitals one to five pixels wide with
+strokes one pixel thick, every glyph filling all 7 rows. Print one with ``to_text(FONT['A'])``.
+"""
+
+
+def font_stack(letters=string.ascii_uppercase):
+    """E8.3: the glyphs of `letters`, stacked in order.
+
+    letters (a string of k capitals) -> array (k, 7, 5), float64, a fresh copy.
+
+    Parameters
+    ----------
+    letters : str
+        Capitals 'A'..'Z', repeats allowed; the default is the whole alphabet in order, so
+        ``font_stack()[i]`` is the glyph of ``chr(ord('A') + i)``.
+
+    Returns
+    -------
+    ndarray of shape (len(letters), 7, 5)
+
+    Raises
+    ------
+    ValueError
+        If a letter has no glyph.
+
+    Examples
+    --------
+    >>> font_stack().shape
+    (26, 7, 5)
+    >>> print(to_text(font_stack("HI")[1]))
+    .###.
+    ..#..
+    ..#..
+    ..#..
+    ..#..
+    ..#..
+    .###.
+    >>> font_stack("Ab")
+    Traceback (most recent call last):
+    ...
+    ValueError: letter 'b' has no glyph in FONT (capitals A-Z only)
+    """
+    for letter in letters:
+        if letter not in FONT:
+            raise ValueError(f"letter {letter!r} has no glyph in FONT (capitals A-Z only)")
+    return np.array([FONT[letter] for letter in letters]).reshape(len(letters), 7, 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercises and solved problems
+# ---------------------------------------------------------------------------------------------
+
+E8_1_IMAGE = _bitmap("""
+........
+..#.....
+.###....
+..#.....
+.....#..
+.....#..
+.....###
+........
+""")
+"""E8.1: 8x8 binary image (black = 1), designed: a plus centred at (2, 2) and an L whose corner
+is at (6, 5), a vertical stroke at col 5 (rows 4..6) and a horizontal one on row 6 (cols 5..7).
+Also the input of E8.2 (via E8.1's output), E8.5 and E8.6."""
+
+E8_1_KERNEL = _frozen([[0, 1, 0],
+                       [1, 1, 1],
+                       [0, 1, 0]])
+"""E8.1: 3x3 binary kernel, designed: a plus-shaped template.
+
+Correlated with `E8_1_IMAGE` (stride 1, zero padding 1) it gives its maximum, 5, only at (2, 2),
+the centre of the plus; the L reaches at most 3 (at its corner and next to it). The kernel is
+symmetric under rot180, so convolution and correlation agree here."""
+
+E8_1_KERNEL_DETECTS = ("plus-shaped crosses: a horizontal and a vertical stroke crossing at "
+                       "their centres (with no negative weights, also any blob containing one)")
+"""E8.1 (ii): the intended answer to "what types of objects is this kernel good at detecting?"."""
+
+E8_4_IMAGE = _frozen([[0, 0, 0, 0, 0],
+                      [0, 0, 0, 0, 0],
+                      [0, 0, 1, 0, 0],
+                      [0, 1, 1, 0, 0],
+                      [0, 0, 0, 0, 0]])
+"""E8.4: the 5x5 image printed in the exercise, to be shifted with `P8_2_KERNEL`."""
+
+P8_2_KERNEL = _frozen([[0, 1],
+                       [0, 0]])
+"""P8.2: convolution kernel that shifts an image one pixel right and one pixel up.
+
+Orientation: the kernel is the impulse response drawn with the origin (the impulse's position)
+at its bottom-left element, index (1, 0). Full convolution (8.5) of an R x R image gives
+``(R + 1) x (R + 1)``; the rows and columns aligned with the input are ``Z[1:, :R]``, and there
+pixel (i, j) of the input appears at (i - 1, j + 1). (P8.2's text says the impulse is shifted
+"one pixel to the left and one pixel up"; "left" is a misprint for "right", as the kernel shows.)
+"""
+
+E8_6_KERNEL = _frozen([[1, -1, -1],
+                       [1, -1, -1],
+                       [1, 1, 1]])
+"""E8.6: 3x3 convolution kernel, designed: an L-shaped (bottom-left) corner detector.
+
+It is not symmetric under rot180, so convolution (8.8) and correlation (8.9) differ. Correlated
+(valid, stride 1) with `E8_1_IMAGE` it scores 5 on the window whose top-left pixel is (4, 5),
+exactly on the L; convolution flips it into ``rot180 = [[1, 1, 1], [-1, -1, 1], [-1, -1, 1]]``,
+a top-right corner detector, which does not see the L. The correlation kernel that reproduces
+the convolution (E8.6 iii) is that flipped kernel."""
+
+P8_1_KERNEL = _frozen([[7, 8, 9],
+                       [4, 5, 6],
+                       [1, 2, 3]])
+"""P8.1: the 3x3 kernel with values 1..9, laid out as printed in the solved problem.
+
+Orientation: P8.1 draws w_{i,j} with i on the horizontal axis (left to right) and j on the
+vertical axis (bottom to top), with w_{0,0} = 1, w_{1,0} = 2, ..., w_{2,2} = 9, that is
+w_{i,j} = 1 + i + 3 j. The array holds the picture as seen, top row first, so
+``w_{i,j} = P8_1_KERNEL[2 - j, i]``. Flipping left-right gives P8.1's second figure
+[[9, 8, 7], [6, 5, 4], [3, 2, 1]], and then top-bottom its third, ``rot180`` =
+[[3, 2, 1], [6, 5, 4], [9, 8, 7]]."""
+
+# ---------------------------------------------------------------------------------------------
+# Lecture notes
+# ---------------------------------------------------------------------------------------------
+
+NOTES_FILTER = _frozen([2, -1, 1, 1])
+"""Notes: the 1-D filter of the worked full convolution, read from its expansion.
+
+The OCR of the notes shows "filter (2, -1, 1, 3, 1)", but the expansion below it has four terms
+with coefficients 2, -1, 1, 1 and rows of length 7 = 4 + 4 - 1 (M + k - 1), so the filter has
+four taps (2, -1, 1, 1); a five-tap filter would need five rows of length 8."""
+
+NOTES_VECTOR = _frozen([1, 1, 2, 1])
+"""Notes: the 1-D vector (1, 1, 2, 1) of the worked full convolution."""
+
+NOTES_SHIFTED = _frozen([[1, 1, 2, 1, 0, 0, 0],
+                         [0, 1, 1, 2, 1, 0, 0],
+                         [0, 0, 1, 1, 2, 1, 0],
+                         [0, 0, 0, 1, 1, 2, 1]])
+"""Notes: the expansion's rows, `NOTES_VECTOR` shifted by 0..3 and zero-filled to length 7.
+
+The full convolution is ``NOTES_FILTER @ NOTES_SHIFTED`` = (2, 1, 4, 2, 2, 3, 1)."""
+
+NOTES_MATRIX = _frozen([[1, 3, 1],
+                        [0, -1, 1],
+                        [2, 2, -1]])
+"""Notes: the 3x3 matrix of the 2-D full-convolution example ((M + k - 1) x (M + k - 1))."""

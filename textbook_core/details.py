@@ -1,0 +1,210 @@
+"""Details of the convolution operation: sizes, padding, stride and the sliding window.
+
+Section "Details of the Convolution Operation" of Chapter 8 as code. Every operation in the
+package finds its output size with `output_size` (8.14-8.19), reads its input through
+`windows` and, going backward, scatters into its input through `windows_adjoint`, the
+transpose of `windows`. Nothing else retypes the size formula or builds a window.
+
+Conventions: indices are 0-based; a feature map (FM) is 2-D ``(rows, cols)`` and the last two
+axes of every array are the FM's rows and columns. A 1-D signal is handled as an FM with one row.
+"""
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+# Book symbols for the row and column axis: input size, kernel size, output size.
+ROW_NAMES = ("R_r", "r", "S_r")
+COL_NAMES = ("R_c", "c", "S_c")
+
+
+def as_array(x, name="input"):
+    """Array under the package's dtype rule.
+
+    Integer and bool inputs compute in float64; floating, complex and object arrays (sympy
+    symbols) keep their dtype.
+
+    >>> as_array([1, 2]).dtype
+    dtype('float64')
+    >>> as_array(np.ones(2, np.float32)).dtype
+    dtype('float32')
+    >>> as_array(["a"], "W")
+    Traceback (most recent call last):
+    ...
+    ValueError: W must hold numbers, got dtype <U1
+    """
+    a = np.asarray(x)
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype.kind not in "fcO":
+        raise ValueError(f"{name} must hold numbers, got dtype {a.dtype}")
+    return a
+
+
+def common_dtype(*arrays):
+    """The dtype an operation on `arrays` computes in (object wins, then numpy's promotion)."""
+    if any(a.dtype == object for a in arrays):
+        return np.dtype(object)
+    return np.result_type(*arrays)
+
+
+def pair(value, symbol, minimum):
+    """A size, padding or stride as a (rows, cols) pair of ints, each at least `minimum`.
+
+    >>> pair(2, "S^t", 1)
+    (2, 2)
+    >>> pair((1, 0), "P^d", 0)
+    (1, 0)
+    >>> pair(0, "S^t", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: stride S^t=0 must be an integer >= 1 (or a pair of them)
+    """
+    what = {"S^t": "stride", "P^d": "padding"}.get(symbol, "size")
+    values = (value, value) if _is_int(value) else value
+    try:
+        ok = len(values) == 2 and all(_is_int(v) and v >= minimum for v in values)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{what} {symbol}={value!r} must be an integer >= {minimum} (or a pair of them)")
+    return int(values[0]), int(values[1])
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def output_size(R, r, *, padding=0, stride=1):
+    """8.18: S = floor((R + 2 P^d - r) / S^t) + 1, the output size along one axis.
+
+    Shapes: `R` and `r` are ints (one axis) or ``(rows, cols)`` pairs (both axes, then padding
+    and stride may be pairs too).
+
+    Parameters
+    ----------
+    R : int or pair
+        Input size R_r (or R_c).
+    r : int or pair
+        Kernel size r (or c).
+    padding : int or pair
+        Zero padding P^d added on both sides.
+    stride : int or pair
+        Stride S^t.
+
+    Returns
+    -------
+    int or tuple of int
+        S_r (or S_c). With sympy symbols for any argument, the symbolic expression.
+
+    Notes
+    -----
+    With ``padding=0, stride=1`` this is 8.14-8.15, S = R - r + 1; with stride 1 it is 8.16-8.17.
+    The division is floored, as in the lecture notes: rows that the stride cannot reach with a
+    whole kernel are ignored. ``mode="full"`` in `convolve` is padding r - 1, giving R + r - 1;
+    ``mode="same"`` is padding (r - 1)/2 for odd r, giving R.
+
+    Examples
+    --------
+    >>> output_size(15, 3, padding=1, stride=2)
+    8
+    >>> output_size((28, 28), (3, 3))
+    (26, 26)
+    >>> output_size(3, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel r=4 does not fit input R_r=3 with padding P^d=0
+    """
+    if isinstance(R, (tuple, list)) or isinstance(r, (tuple, list)):
+        R, r = pair(R, "R", 1), pair(r, "r", 1)
+        (pr, pc), (sr, sc) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
+        return (_size(R[0], r[0], pr, sr, ROW_NAMES), _size(R[1], r[1], pc, sc, COL_NAMES))
+    if all(_is_int(v) for v in (R, r, padding, stride)):
+        pair(padding, "P^d", 0), pair(stride, "S^t", 1)
+        return _size(R, r, padding, stride, ROW_NAMES)
+    return (R + 2 * padding - r) // stride + 1  # symbolic: sympy turns // into floor
+
+
+def _size(R, r, P, S, names):
+    big, small, _ = names
+    if R < 1 or r < 1:
+        raise ValueError(f"sizes must be positive, got input {big}={R} and kernel {small}={r}")
+    if r > R + 2 * P:
+        raise ValueError(f"kernel {small}={r} does not fit input {big}={R} with padding P^d={P}")
+    return (R + 2 * P - r) // S + 1
+
+
+def pad(A, padding):
+    """8.16: surround the last two axes of `A` with P^d zeros on each side.
+
+    >>> pad(np.ones((1, 2)), (1, 0))
+    array([[0., 0.],
+           [1., 1.],
+           [0., 0.]])
+    """
+    pr, pc = padding
+    if pr == pc == 0:
+        return A
+    return np.pad(A, [(0, 0)] * (A.ndim - 2) + [(pr, pr), (pc, pc)])
+
+
+def windows(A, size, stride=(1, 1)):
+    """The r x c windows of `A` that a kernel with stride S^t visits, as a view.
+
+    Shapes: ``A (..., R_r, R_c)`` -> ``(..., r, c, S_r, S_c)``: element ``[..., u, v, i, j]`` is
+    ``A[..., i*S^t + u, j*S^t + v]`` (0-based 8.13). `A` is already padded; rows and columns
+    that the stride cannot reach with a whole window are left out (floored size).
+
+    This is the one sliding-window mechanism of the package: correlation multiplies the
+    windows by a kernel, pooling reduces them.
+
+    >>> A = np.arange(12).reshape(3, 4)
+    >>> W = windows(A, (2, 2), (1, 2))
+    >>> W.shape
+    (2, 2, 2, 2)
+    >>> W[:, :, 1, 1]  # the window whose top-left corner is A[1, 2]
+    array([[ 6,  7],
+           [10, 11]])
+    """
+    view = sliding_window_view(A, size, axis=(-2, -1))[..., :: stride[0], :: stride[1], :, :]
+    return np.moveaxis(view, (-2, -1), (-4, -3))
+
+
+def windows_adjoint(cols, input_size, stride=(1, 1)):
+    """Transpose of `windows`: add every window element back onto the input pixel it came from.
+
+    Shapes: ``cols (..., r, c, S_r, S_c)`` -> ``(..., R_r, R_c)`` with ``input_size = (R_r, R_c)``
+    (the padded size). Where windows overlap, their contributions add up; pixels that no window
+    reaches get 0. This is how every backward path into an input (8.39, P8.3, E8.8) distributes
+    its gradient.
+
+    >>> cols = np.ones((2, 2, 1, 2))          # two 2x2 windows with stride 1, all ones
+    >>> windows_adjoint(cols, (2, 3))
+    array([[1., 2., 1.],
+           [1., 2., 1.]])
+    """
+    r, c, S_r, S_c = cols.shape[-4:]
+    out = np.zeros(cols.shape[:-4] + tuple(input_size), dtype=cols.dtype)
+    sr, sc = stride
+    for u in range(r):
+        for v in range(c):
+            out[..., u : u + sr * (S_r - 1) + 1 : sr, v : v + sc * (S_c - 1) + 1 : sc] += cols[..., u, v, :, :]
+    return out
+
+
+def im2col(A, size, padding=(0, 0), stride=(1, 1)):
+    """The windows of a stack of FMs laid out as one matrix per batch item, ready for BLAS.
+
+    Shapes: ``A (..., H, R_r, R_c)`` -> ``(..., H*r*c, S_r*S_c)``; row ``(l, u, v)`` holds pixel
+    ``(u, v)`` of every window of FM ``l``, column ``(i, j)`` is one window. Multiplying by a
+    kernel matrix ``(H^m, H*r*c)`` gives 8.20 for every output pixel at once. The reshape copies
+    the (overlapping) windows once; everything after is matrix multiplication.
+
+    >>> im2col(np.arange(9.).reshape(1, 3, 3), (2, 2))
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
+    """
+    view = windows(pad(A, padding), size, stride)
+    return view.reshape(view.shape[:-5] + (-1, view.shape[-2] * view.shape[-1]))

@@ -1,0 +1,368 @@
+"""Gradient calculation: every backpropagation path of Figure 8.12 (8.27-8.53, P8.3, P8.4, E8.8, E8.9).
+
+Section "Gradient Calculation" of Chapter 8 as code. Names follow the book: dN = dF/dN,
+dLZ = dF/dLZ, dA = dF/dA, dLW = dF/dLW, db = dF/db (8.28). Across a layer the sensitivities go
+dN^m -> dLZ^{m,n} -> dA^n -> dN^n (8.29); the gradient takes dN^m -> db^m (8.30) and
+dLZ^{m,n} -> dLW^{m,n} (8.31).
+
+The chapter derives stride 1 and no padding; every path here also takes the padding and stride
+of its forward operation. Parameter gradients (dLW, db, dlw) sum over batch axes, since the
+parameters are shared by the whole batch.
+"""
+import numpy as np
+
+from .details import as_array, common_dtype, im2col, output_size, pair, windows, windows_adjoint
+from .hierarchy import conv_args, pool_args
+
+
+def _per_fm(X):
+    """Sum over rows, cols and batch axes: one value per FM ``(H,)``, or a scalar for one FM."""
+    X = X.sum(axis=(-2, -1))
+    return X if X.ndim <= 1 else X.reshape(-1, X.shape[-1]).sum(axis=0)
+
+
+def summation_dlz(dN):
+    """8.35: dLZ^{m,n} = dN^m, across the summation net input N = LZ + b.
+
+    Shapes: ``(..., H, S_r, S_c)`` -> the same.
+
+    >>> summation_dlz([[1, -2], [3, 0]])
+    array([[ 1., -2.],
+           [ 3.,  0.]])
+    """
+    return as_array(dN, "dN").copy()
+
+
+def summation_db(dN):
+    """8.36-8.37: db^m = sum_i sum_j dn^m_{i,j}, the tied bias's gradient (one value per FM).
+
+    Shapes: ``(S_r, S_c)`` -> scalar; ``(..., H, S_r, S_c)`` -> ``(H,)`` (batch axes summed).
+
+    >>> summation_db([[1, -2], [3, 0]])
+    np.float64(2.0)
+    >>> summation_db(np.ones((5, 3, 2, 2)))   # 5 samples, 3 FMs
+    array([20., 20., 20.])
+    """
+    dN = as_array(dN, "dN")
+    if dN.ndim < 2:
+        raise ValueError(f"dN must have rows and cols (..., S_r, S_c), got shape {dN.shape}")
+    return _per_fm(dN)
+
+
+def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
+    """8.45: dA^{n,l} = sum_h (rot180 LW^{m,n,h,l}) (x) dLZ^{m,n,h} (full), across the convolution.
+
+    Shapes: ``dLZ (..., H^m, S_r, S_c)``, ``LW (H^m, H^n, r, c)`` -> ``(..., H^n, R_r, R_c)``;
+    1-D: ``dLZ (..., H^m, T')``, ``LW (H^m, H^n, k)`` -> ``(..., H^n, T)`` (the notes'
+    x_bar_j = sum_i y_bar_i * W_{i,j}).
+
+    Parameters
+    ----------
+    dLZ : array
+        dF/dLZ, the gradient at the output of the weight function.
+    LW : array
+        The kernels of the forward pass.
+    input_shape : tuple
+        Shape of the forward input A; its last two entries (R_r, R_c) are used (last one for 1-D).
+    padding, stride : int or pair
+        P^d and S^t of the forward pass.
+
+    Notes
+    -----
+    8.39-8.41 with padding and stride, 0-based: each output pixel (i, j) of FM h sends
+    ``dlz[h, i, j] * lw[h, l, u, v]`` back to input pixel ``(i*S^t + u - P^d, j*S^t + v - P^d)``;
+    a pixel sums what it receives. With S^t = 1 and P^d = 0 that is 8.44, a full correlation of
+    dLZ with the rotated kernels. It is computed as one matrix product LW^T dLZ followed by
+    `windows_adjoint`.
+
+    Examples
+    --------
+    >>> dLZ = np.array([[[1, 2], [3, 4]]])            # H^m = 1, S = 2x2
+    >>> LW = np.array([[[[1, 0], [0, -1]]]])          # H^m = H^n = 1, r = c = 2
+    >>> conv_da(dLZ, LW, (3, 3))
+    array([[[ 1.,  2.,  0.],
+            [ 3.,  3., -2.],
+            [ 0., -3., -4.]]])
+    >>> conv_da(dLZ, LW, (4, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: dLZ has S_r, S_c = (2, 2) but input (4, 4) with r, c = (2, 2), P^d=(0, 0), S^t=(1, 1) gives (3, 3)
+    """
+    LW, dLZ, padding, stride, one_d = conv_args(LW, dLZ, padding, stride, "dLZ")
+    H_m, H_n, r, c = LW.shape
+    R = (1, input_shape[-1]) if one_d else pair(tuple(input_shape[-2:]), "R", 1)
+    if dLZ.shape[-3] != H_m:
+        raise ValueError(f"dLZ has H^m={dLZ.shape[-3]} FMs but LW expects H^m={H_m}")
+    S = output_size(R, (r, c), padding=padding, stride=stride)
+    if dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but input {R} with r, c = {(r, c)}, "
+                         f"P^d={padding}, S^t={stride} gives {S}")
+    cols = LW.reshape(H_m, -1).T @ dLZ.reshape(dLZ.shape[:-2] + (-1,))   # (..., H^n*r*c, S_r*S_c)
+    cols = cols.reshape(cols.shape[:-2] + (H_n, r, c) + S)
+    (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
+    dA = windows_adjoint(cols, padded, stride)[..., pr : pr + R[0], pc : pc + R[1]]
+    return dA[..., 0, :] if one_d else dA
+
+
+def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
+    """8.48: dLW^{m,n,h,l} = dLZ^{m,n,h} (x) A^{n,l}, the kernels' gradient.
+
+    Shapes: ``dLZ (..., H^m, S_r, S_c)``, ``A (..., H^n, R_r, R_c)`` -> ``(H^m, H^n, r, c)``,
+    batch axes summed; 1-D: ``(..., H^m, T')``, ``(..., H^n, T)`` -> ``(H^m, H^n, k)``.
+
+    Parameters
+    ----------
+    dLZ : array
+        dF/dLZ.
+    A : array
+        The forward input.
+    padding, stride : int or pair
+        P^d and S^t of the forward pass.
+    kernel_shape : pair or int, optional
+        (r, c), or k for 1-D. Needed only when the stride left a remainder, since then several
+        kernel sizes give the same S_r; by default r = R_r + 2 P^d - (S_r - 1) S^t.
+
+    Notes
+    -----
+    8.47 with padding and stride, 0-based::
+
+        dlw[h, l, u, v] = sum_batch sum_i sum_j dlz[h, i, j] * Apad[l, i*S^t + u, j*S^t + v]
+
+    For S^t = 1 this is the correlation of A with dLZ as the kernel (8.48).
+
+    Examples
+    --------
+    >>> A = np.arange(9).reshape(1, 3, 3)
+    >>> conv_dlw(np.array([[[1, 0], [0, 1]]]), A)       # dLZ picks windows (0, 0) and (1, 1)
+    array([[[[ 4.,  6.],
+             [10., 12.]]]])
+    >>> conv_dlw(np.ones((1, 2, 2)), A, kernel_shape=(3, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel_shape (3, 3) gives S_r, S_c = (1, 1) but dLZ has (2, 2)
+    """
+    dLZ, A = as_array(dLZ, "dLZ"), as_array(A, "A")
+    one_d = _conv_dlw_is_1d(dLZ, A, kernel_shape)
+    if one_d:
+        dLZ, A = dLZ[..., None, :], A[..., None, :]
+        padding, stride = (0, pair(padding, "P^d", 0)[1]), (1, pair(stride, "S^t", 1)[1])
+        kernel_shape = None if kernel_shape is None else (1, kernel_shape)
+    else:
+        padding, stride = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
+    if dLZ.ndim < 3 or A.ndim < 3:
+        raise ValueError(f"dLZ and A must be stacks of FMs (..., H, rows, cols), got shapes {dLZ.shape} and {A.shape}")
+    S, R = dLZ.shape[-2:], A.shape[-2:]
+    if kernel_shape is None:
+        kernel_shape = tuple(R[k] + 2 * padding[k] - (S[k] - 1) * stride[k] for k in range(2))
+        if min(kernel_shape) < 1:
+            raise ValueError(f"dLZ with S_r, S_c = {S} is too large for A with R_r, R_c = {R}, "
+                             f"P^d={padding}, S^t={stride}")
+    kernel_shape = pair(kernel_shape, "r", 1)
+    if output_size(R, kernel_shape, padding=padding, stride=stride) != S:
+        raise ValueError(f"kernel_shape {kernel_shape} gives S_r, S_c = "
+                         f"{output_size(R, kernel_shape, padding=padding, stride=stride)} but dLZ has {S}")
+    dtype = common_dtype(dLZ, A)
+    cols = im2col(A.astype(dtype, copy=False), kernel_shape, padding, stride)   # (..., H^n*r*c, S_r*S_c)
+    per_item = dLZ.astype(dtype, copy=False).reshape(dLZ.shape[:-2] + (-1,)) @ np.swapaxes(cols, -1, -2)
+    dLW = per_item.reshape((-1,) + per_item.shape[-2:]).sum(axis=0)
+    dLW = dLW.reshape(dLW.shape[0], A.shape[-3], *kernel_shape)
+    return dLW[:, :, 0, :] if one_d else dLW
+
+
+def _conv_dlw_is_1d(dLZ, A, kernel_shape):
+    """The 1-D form has no row axis: dLZ (..., H^m, T') with A (..., H^n, T) and 2-D FMs absent.
+
+    A 2-D call always has at least three axes on both; a 1-D call is recognised by an integer
+    kernel_shape or, without one, by two-axis inputs.
+    """
+    if kernel_shape is not None:
+        return np.ndim(kernel_shape) == 0
+    return dLZ.ndim == 2 or A.ndim == 2
+
+
+def activation_dn(dA, fdot_N):
+    """8.53: dN^{n,h} = F_dot^{n,h} o dA^{n,h}, the Hadamard product with f'(N).
+
+    Shapes: ``dA`` and ``fdot_N`` the same shape -> that shape.
+
+    >>> activation_dn([[1, 2], [3, 4]], [[0, 1], [1, 0]])     # ReLU's f' as 0/1
+    array([[0., 2.],
+           [3., 0.]])
+    >>> activation_dn(np.ones((2, 2)), np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: dA has shape (2, 2) but F_dot(N) has shape (3,)
+    """
+    dA, fdot_N = as_array(dA, "dA"), as_array(fdot_N, "F_dot(N)")
+    if dA.shape != fdot_N.shape:
+        raise ValueError(f"dA has shape {dA.shape} but F_dot(N) has shape {fdot_N.shape}")
+    return fdot_N * dA
+
+
+def avg_pool_da(dLZ, size, *, w=None, stride=None, input_shape=None):
+    """P8.3: dA^{n,h} = lw^{m,n,h} [x]^{ave}_{r,c} dLZ^{m,n,h}, each gradient spread over its window.
+
+    Shapes: ``dLZ (..., S_r, S_c)`` -> ``(..., R_r, R_c)``.
+
+    Parameters
+    ----------
+    dLZ : array
+        dF/dLZ at the pooled output.
+    size : int or pair
+        The window r x c.
+    w : scalar, optional
+        The pooling weight lw; None means 1/(r c).
+    stride : int or pair, optional
+        S^t of the forward pass; defaults to the window.
+    input_shape : tuple, optional
+        Shape of the forward input (last two entries used); defaults to the smallest input that
+        gives dLZ's size, (S_r - 1) S^t + r. Rows the stride did not reach get gradient 0.
+
+    Notes
+    -----
+    Each input pixel receives ``w * dlz[i, j]`` from every window (i, j) that contains it; with
+    the default stride there is exactly one (the book's expansion of each element to r x c).
+
+    Examples
+    --------
+    >>> avg_pool_da(np.array([[4, 8]]), 2)
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.]])
+    >>> avg_pool_da(np.array([[4, 8]]), 2, w=1, input_shape=(3, 5))
+    array([[4., 4., 8., 8., 0.],
+           [4., 4., 8., 8., 0.],
+           [0., 0., 0., 0., 0.]])
+    """
+    dLZ = as_array(dLZ, "dLZ")
+    size = pair(size, "r", 1)
+    stride = size if stride is None else pair(stride, "S^t", 1)
+    R = _pool_input_size(dLZ, size, stride, input_shape)
+    scaled = dLZ / (size[0] * size[1]) if w is None else dLZ * w
+    cols = np.broadcast_to(scaled[..., None, None, :, :], scaled.shape[:-2] + size + scaled.shape[-2:])
+    return windows_adjoint(cols, R, stride)
+
+
+def _pool_input_size(dLZ, size, stride, input_shape):
+    if dLZ.ndim < 2:
+        raise ValueError(f"dLZ must have rows and cols (..., S_r, S_c), got shape {dLZ.shape}")
+    S = dLZ.shape[-2:]
+    if input_shape is None:
+        return tuple((S[k] - 1) * stride[k] + size[k] for k in range(2))
+    R = pair(tuple(input_shape[-2:]), "R", 1)
+    if output_size(R, size, stride=stride) != S:
+        raise ValueError(f"dLZ has S_r, S_c = {S} but input {R} with window {size} and S^t={stride} "
+                         f"gives {output_size(R, size, stride=stride)}")
+    return R
+
+
+def avg_pool_dlw(dLZ, A, size, *, stride=None):
+    """P8.4: dlw^{m,n,h} = [+]^{ave}_{S_r,S_c}(dLZ^{m,n,h} o ([+]^{ave}_{r,c} A^{n,h})), the pooling weight's gradient.
+
+    Shapes: ``dLZ (..., H, S_r, S_c)``, ``A (..., H, R_r, R_c)`` -> ``(H,)`` (batch summed);
+    one FM ``(S_r, S_c)``, ``(R_r, R_c)`` -> scalar.
+
+    Notes
+    -----
+    ``dlw = sum_i sum_j dlz[i, j] * (sum of A over window (i, j))``: the inner pooling uses the
+    weight 1 (the sum), the outer one adds everything up.
+
+    Examples
+    --------
+    >>> A = np.arange(16).reshape(4, 4)
+    >>> avg_pool_dlw(np.array([[1, 0], [0, 2]]), A, 2)   # 1*10 + 2*50
+    np.float64(110.0)
+    """
+    dLZ = as_array(dLZ, "dLZ")
+    A, size, stride, S = pool_args(A, size, stride)
+    if dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
+    sums = windows(A, size, stride).sum(axis=(-4, -3))
+    return _per_fm(dLZ * sums)
+
+
+def max_pool_da(dLZ, A, size, *, stride=None):
+    """E8.8: dA across max pooling: each window's gradient goes to the pixel that was its maximum.
+
+    Shapes: ``dLZ (..., S_r, S_c)``, ``A (..., R_r, R_c)`` (the forward input) -> ``A``'s shape.
+
+    Parameters
+    ----------
+    dLZ : array
+        dF/dLZ at the pooled output.
+    A : array
+        The forward input, to find where each maximum was.
+    size : int or pair
+        The window r x c.
+    stride : int or pair, optional
+        S^t of the forward pass; defaults to the window. With overlapping windows a pixel that
+        is the maximum of several windows receives the sum of their gradients.
+
+    Notes
+    -----
+    From 8.24, dz[i, j]/da[u', v'] is 1 for the one pixel of window (i, j) that holds its maximum
+    and 0 for the others. A tie sends the gradient to the first maximum in row-major window order
+    (as ``np.argmax`` does). Pixels that are no window's maximum get 0.
+
+    Examples
+    --------
+    >>> A = np.array([[1, 5, 2, 0],
+    ...               [3, 4, 2, 1]])
+    >>> max_pool_da(np.array([[10, 20]]), A, 2)       # the right window ties: 2 and 2
+    array([[ 0., 10., 20.,  0.],
+           [ 0.,  0.,  0.,  0.]])
+    """
+    dLZ = as_array(dLZ, "dLZ")
+    A, size, stride, S = pool_args(A, size, stride)
+    if dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
+    view = windows(A, size, stride)
+    best = view[..., 0, 0, :, :].copy()
+    for u in range(size[0]):
+        for v in range(size[1]):
+            np.maximum(best, view[..., u, v, :, :], out=best)
+    shape = np.broadcast_shapes(dLZ.shape, best.shape)
+    dLZ = np.broadcast_to(dLZ, shape)
+    cols = np.zeros(shape[:-2] + size + S, dtype=common_dtype(dLZ, A))
+    open_ = np.ones(shape, dtype=bool)    # windows whose maximum is not yet found
+    for u in range(size[0]):
+        for v in range(size[1]):
+            hit = open_ & (view[..., u, v, :, :] == best)
+            cols[..., u, v, :, :] = np.where(hit, dLZ, 0)
+            open_ &= ~hit
+    return windows_adjoint(cols, A.shape[-2:], stride)
+
+
+def product_dlz(dN, b):
+    """E8.9: dLZ^{m,n} = b^m dN^m, across the product net input N = LZ . b.
+
+    Shapes: ``dN (..., H, S_r, S_c)``, ``b (H,)`` -> ``dN``'s shape; one FM ``(S_r, S_c)`` with
+    a scalar b.
+
+    >>> product_dlz(np.ones((2, 1, 2)), [3, -1])
+    array([[[ 3.,  3.]],
+    <BLANKLINE>
+           [[-1., -1.]]])
+    """
+    dN, b = as_array(dN, "dN"), as_array(b, "b")
+    if b.ndim == 0:
+        return dN * b
+    if b.ndim != 1 or dN.ndim < 3 or dN.shape[-3] != b.shape[0]:
+        raise ValueError(f"b must hold one value per FM: dN has shape {dN.shape} (H^m on axis -3) "
+                         f"but b has shape {b.shape}")
+    return dN * b[:, None, None]
+
+
+def product_db(dN, LZ):
+    """E8.9: db^m = sum_i sum_j dn^m_{i,j} lz^{m,n}_{i,j}, across N = LZ . b.
+
+    Shapes: ``dN``, ``LZ`` ``(..., H, S_r, S_c)`` -> ``(H,)`` (batch summed); one FM -> scalar.
+
+    >>> product_db([[1, 2], [3, 4]], [[1, 0], [0, -1]])
+    np.float64(-3.0)
+    """
+    dN, LZ = as_array(dN, "dN"), as_array(LZ, "LZ")
+    if dN.shape != LZ.shape:
+        raise ValueError(f"dN has shape {dN.shape} but LZ has shape {LZ.shape}")
+    if dN.ndim < 2:
+        raise ValueError(f"dN must have rows and cols (..., S_r, S_c), got shape {dN.shape}")
+    return _per_fm(dN * LZ)
