@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m textbook_core.demo
+	$(PY) -m autograder demo
 
 # PyTorch is optional: it is added only from a wheel already on this machine (never downloaded).
 bench: $(STAMP)
