@@ -10,32 +10,31 @@ can change the shared data by accident; every function returns a fresh, writable
 0/1 with black = 1 (ink) and white = 0. Indices are 0-based, rows first. This module imports only
 numpy, never the rest of the package.
 
-========================================  ================================================
-name                                      source
-========================================  ================================================
-`square`, `diamond`, `shapes_dataset`     Figure 8.4: outlines of squares and diamonds
-`FIGURE_8_4_SQUARE`, `FIGURE_8_4_DIAMOND` Figure 8.4: the two 15x15 sample images
-`LINE_KERNELS`, `FIGURE_8_5_KERNELS`      Figure 8.5: horizontal, vertical, diagonal lines
-`E8_1_IMAGE`, `E8_1_KERNEL`               E8.1: 8x8 image and a plus-shaped template
-`FONT`, `font_stack`                      E8.3: a 7x5 bitmap font for A-Z
-`E8_4_IMAGE`, `P8_2_KERNEL`               E8.4 and P8.2: the shift by one pixel
-`E8_6_KERNEL`                             E8.6: a kernel that is not symmetric under rot180
-`P8_1_KERNEL`                             P8.1: the kernel with values 1..9
-`SLIDE_IMAGE`, `SLIDE_DETECTOR`,          slides "Step 1 - Convolution": 7x7 image, 3x3
-`SLIDE_FEATURE_MAP`                       detector and the 5x5 feature map (one misprint)
-`IMAGE_KERNELS`                           slides: sharpen, blur, edges, emboss, Sobel
-`NOTES_FILTER`, `NOTES_VECTOR`,           lecture notes: 1-D full convolution example
-`NOTES_SHIFTED`, `NOTES_MATRIX`           and the 3x3 matrix
-========================================  ================================================
+Contents, by source:
+
+- Figure 8.4: `square`, `diamond`, `shapes_dataset`, `FIGURE_8_4_SQUARE`,
+  `FIGURE_8_4_DIAMOND`, `SHAPE_LABELS` -- outlines of squares and diamonds.
+- Figure 8.5: `LINE_KERNELS`, `LINE_KERNEL_NAMES`, `FIGURE_8_5_KERNELS` -- line templates.
+- E8.1: `E8_1_IMAGE`, `E8_1_KERNEL`, `E8_1_KERNEL_DETECTS` -- an 8x8 image, a plus template.
+- E8.3: `FONT`, `font_stack` -- a 7x5 bitmap font for A-Z.
+- E8.4 and P8.2: `E8_4_IMAGE`, `P8_2_KERNEL` -- the shift by one pixel.
+- E8.6: `E8_6_KERNEL` -- a kernel that is not symmetric under rot180.
+- P8.1: `P8_1_KERNEL` -- the kernel with values 1..9.
+- Slides "Step 1 - Convolution": `SLIDE_IMAGE`, `SLIDE_DETECTOR`, `SLIDE_FEATURE_MAP`
+  (one misprint, see `SLIDE_FEATURE_MAP_ERRATA`) and `IMAGE_KERNELS`.
+- Lecture notes: `NOTES_FILTER`, `NOTES_VECTOR`, `NOTES_SHIFTED`, `NOTES_MATRIX`.
+- `to_text` prints a 0/1 image as rows of ``#`` (black) and ``.`` (white).
 
 Examples
 --------
->>> print(to_text(FIGURE_8_4_DIAMOND[1:6, 3:12]))
-.........
-....#....
-...#.#...
-..#...#..
-.#.....#.
+>>> print(to_text(FONT["A"]))
+.###.
+#...#
+#...#
+#####
+#...#
+#...#
+#...#
 >>> LINE_KERNELS.shape, list(FIGURE_8_5_KERNELS)
 ((4, 3, 3), ['horizontal', 'vertical', 'diagonal', 'antidiagonal'])
 >>> E8_1_KERNEL[0, 0] = 5
@@ -215,7 +214,7 @@ def diamond(size=15, radius=5, center=(7, 7)):
     >>> diamond(size=15, radius=5, center=(3, 7))
     Traceback (most recent call last):
     ...
-    ValueError: diamond radius=5 at center row 3 does not fit image size=15: tips at rows -2 and 8 must lie in 0..14
+    ValueError: diamond radius=5 at center row=3 does not fit image size=15: rows -2..8 outside 0..14
     """
     size, radius = operator.index(size), operator.index(radius)
     if len(center) != 2:
@@ -225,9 +224,9 @@ def diamond(size=15, radius=5, center=(7, 7)):
         raise ValueError(f"diamond radius={radius} must be >= 1")
     for name, c in (("row", c_row), ("col", c_col)):
         if c - radius < 0 or c + radius > size - 1:
-            raise ValueError(f"diamond radius={radius} at center {name} {c} does not fit image "
-                             f"size={size}: tips at {name}s {c - radius} and {c + radius} must "
-                             f"lie in 0..{size - 1}")
+            raise ValueError(f"diamond radius={radius} at center {name}={c} does not fit image "
+                             f"size={size}: {name}s {c - radius}..{c + radius} outside "
+                             f"0..{size - 1}")
     rows, cols = np.indices((size, size))
     return (np.abs(rows - c_row) + np.abs(cols - c_col) == radius).astype(np.float64)
 
@@ -262,17 +261,17 @@ def shapes_dataset(n, *, size=15, rng=None):
 
     Examples
     --------
-    >>> images, labels = shapes_dataset(3, size=7, rng=0)
-    >>> images.shape, labels.tolist()
-    ((3, 7, 7), [1, 1, 1])
-    >>> print(to_text(images[0]))
-    .......
-    ...#...
-    ..#.#..
-    .#...#.
-    ..#.#..
-    ...#...
-    .......
+    A 7x7 image has room for one square and one diamond only, shown side by side:
+
+    >>> images, labels = shapes_dataset(2, size=7, rng=1)
+    >>> images.shape, labels
+    ((2, 7, 7), array([0, 1]))
+    >>> print(to_text(np.hstack(images)[1:6]))
+    .#####....#...
+    .#...#...#.#..
+    .#...#..#...#.
+    .#...#...#.#..
+    .#####....#...
     >>> shapes_dataset(2, size=6)
     Traceback (most recent call last):
     ...
@@ -335,13 +334,14 @@ with one input FM use ``LINE_KERNELS[:, None]`` (shape (H^1, H^0, r, c) = (4, 1,
 Under valid correlation (8.13) with any `square` of side >= 5 or `diamond` of radius >= 2 that
 keeps a white pixel between itself and the border (every image of `shapes_dataset`):
 
-- squares: horizontal and vertical each reach 6 (a straight edge through the middle row or
-  column), both diagonals stay <= 2 (at most one corner pixel on the diagonal);
-- diamonds: diagonal and antidiagonal each reach 6, horizontal and vertical stay <= 2.
+- squares: the maximum of horizontal and of vertical is 6 (a straight edge through the middle
+  row or column), of each diagonal 2 (one corner pixel on the diagonal, nothing else);
+- diamonds: the maximum of diagonal and of antidiagonal is 6, of horizontal and of vertical 3
+  (at a tip, where the two edges form a V: 2 + 2 on the middle line, -1 for the tip).
 
-So the maximum response separates the classes with a margin of 4, and it survives 3x3 max
-pooling with stride 3 of a 15x15 image (13x13 -> 4x4, the last row and column ignored): the
-conv -> max pool -> fully connected softmax network of E8.10.
+So the maximum response separates the classes with a margin of at least 3, and the maxima are
+the same after 3x3 max pooling with stride 3 of a 15x15 image (13x13 -> 4x4, the last row and
+column ignored): the conv -> max pool -> fully connected softmax network of E8.10.
 """
 
 FIGURE_8_5_KERNELS = MappingProxyType(dict(zip(LINE_KERNEL_NAMES, LINE_KERNELS)))

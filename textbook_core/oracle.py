@@ -13,13 +13,16 @@ import numpy as np
 
 
 def batched(f, *arrays, core_ndims, **kw):
-    """Apply `f` to each batch item: `core_ndims` gives the unbatched ndim of each array."""
+    """Apply `f` to each batch item; `core_ndims` gives the unbatched ndim of each array.
+
+    Leading axes beyond those are a batch, broadcast between the arrays.
+    """
     arrays = [np.asarray(a) for a in arrays]
-    batch = arrays[0].shape[: arrays[0].ndim - core_ndims[0]]
+    batch = np.broadcast_shapes(*(a.shape[: a.ndim - nd] for a, nd in zip(arrays, core_ndims)))
     if not batch:
         return f(*arrays, **kw)
-    out = [f(*(a[idx] if len(a.shape) > nd else a for a, nd in zip(arrays, core_ndims)), **kw)
-           for idx in np.ndindex(batch)]
+    items = [np.broadcast_to(a, batch + a.shape[a.ndim - nd:]) for a, nd in zip(arrays, core_ndims)]
+    out = [f(*(a[idx] for a in items), **kw) for idx in np.ndindex(batch)]
     return np.array(out).reshape(batch + np.shape(out[0]))
 
 

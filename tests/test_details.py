@@ -1,0 +1,92 @@
+"""Sizes, padding, stride and the window mechanism (8.14-8.19)."""
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from textbook_core import output_size
+from textbook_core.details import as_array, im2col, pad, pair, windows, windows_adjoint
+
+
+def test_sizes_worked_by_hand():
+    # Figure 8.2: 3x3 image, 2x2 kernel -> 2x2 (8.14).
+    assert output_size(3, 2) == 2
+    # Figure 8.3: 4x4 image, 2x2 kernel, stride 2 -> 2x2.
+    assert output_size(4, 2, stride=2) == 2
+    # E8.7 i: 15x15, 3x3, S^t = 2, P^d = 1: (15 + 2 - 3) / 2 + 1 = 8.
+    assert output_size(15, 3, padding=1, stride=2) == 8
+    # Stride that does not divide: (7 - 3) / 3 + 1 = 2.33 -> 2 (the last row is ignored).
+    assert output_size(7, 3, stride=3) == 2
+    # Figure 8.8: 15x15 max pooling with window and stride 3 -> 5x5.
+    assert output_size((15, 15), (3, 3), stride=3) == (5, 5)
+    assert output_size((5, 7), (2, 3), padding=(1, 0), stride=(2, 1)) == (3, 5)
+
+
+@given(st.integers(1, 30), st.integers(1, 7), st.integers(0, 3))
+def test_same_padding_keeps_the_size(R, half, extra):
+    """E8.7 ii: with S^t = 1, P^d = (r - 1)/2 keeps R (odd r), for any R the kernel fits."""
+    r = 2 * half - 1
+    if r <= R + r - 1:
+        assert output_size(R, r, padding=half - 1) == R
+    assert output_size(R, 1, padding=extra) == R + 2 * extra
+
+
+def test_symbolic_size_is_the_printed_formula_with_a_floor():
+    R, r, P, S = sympy.symbols("R r P S", positive=True, integer=True)
+    assert sympy.simplify(output_size(R, r, padding=P, stride=S) - (sympy.floor((R + 2 * P - r) / S) + 1)) == 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: output_size(3, 4), r"kernel r=4 does not fit input R_r=3 with padding P\^d=0"),
+    (lambda: output_size((5, 3), (2, 6), padding=1), r"kernel c=6 does not fit input R_c=3 with padding P\^d=1"),
+    (lambda: output_size(5, 3, stride=0), r"stride S\^t=0 must be an integer >= 1"),
+    (lambda: output_size(5, 3, padding=-1), r"padding P\^d=-1 must be an integer >= 0"),
+    (lambda: output_size(0, 1), r"sizes must be positive, got input R_r=0"),
+    (lambda: pair((1, 2, 3), "S^t", 1), r"stride S\^t=\(1, 2, 3\)"),
+    (lambda: pair(1.5, "P^d", 0), r"padding P\^d=1.5"),
+    (lambda: as_array(["x"], "P"), r"P must hold numbers, got dtype <U1"),
+])
+def test_bad_sizes_raise_value_error_naming_the_symbol(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_dtype_rule():
+    assert as_array([1, 2]).dtype == np.float64            # integers compute in float64
+    assert as_array(np.ones(2, np.float32)).dtype == np.float32
+    assert as_array(np.array([sympy.Symbol("x")])).dtype == object   # sympy flows through
+
+
+def test_pad_adds_zeros_on_every_side():
+    A = np.array([[1.0, 2.0]])
+    np.testing.assert_array_equal(pad(A, (1, 2)), [[0, 0, 0, 0, 0, 0], [0, 0, 1, 2, 0, 0], [0, 0, 0, 0, 0, 0]])
+
+
+def test_windows_worked_by_hand():
+    A = np.arange(20).reshape(4, 5)
+    view = windows(A, (2, 3), (2, 2))          # windows at (0, 0), (0, 2), (2, 0), (2, 2)
+    assert view.shape == (2, 3, 2, 2)
+    np.testing.assert_array_equal(view[:, :, 1, 0], [[10, 11, 12], [15, 16, 17]])
+    np.testing.assert_array_equal(view[:, :, 0, 1], [[2, 3, 4], [7, 8, 9]])
+    assert np.shares_memory(view, A)           # a view, not a copy
+
+
+def test_im2col_rows_are_kernel_positions_and_columns_are_windows():
+    A = np.arange(2 * 3 * 3).reshape(2, 3, 3)
+    cols = im2col(A, (2, 2))
+    assert cols.shape == (8, 4)
+    np.testing.assert_array_equal(cols[:, 3], [4, 5, 7, 8, 13, 14, 16, 17])   # window (1, 1) of both FMs
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 4), st.integers(0, 4), st.integers(0, 2**32 - 1))
+def test_windows_adjoint_is_the_transpose_of_windows(r, c, sr, sc, extra_r, extra_c, seed):
+    """<windows(A), C> == <A, windows_adjoint(C)> for every A and C: the two are transposes."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((2, r + extra_r, c + extra_c))
+    view = windows(A, (r, c), (sr, sc))
+    C = rng.standard_normal(view.shape)
+    back = windows_adjoint(C, A.shape[-2:], (sr, sc))
+    assert back.shape == A.shape
+    np.testing.assert_allclose(np.sum(view * C), np.sum(A * back))
