@@ -119,8 +119,10 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
     padding, stride : int or pair
         P^d and S^t of the forward pass.
     kernel_shape : pair or int, optional
-        (r, c), or k for 1-D. Needed only when the stride left a remainder, since then several
-        kernel sizes give the same S_r; by default r = R_r + 2 P^d - (S_r - 1) S^t.
+        (r, c), or k for 1-D. Needed when the stride left a remainder, since then several
+        kernel sizes give the same S_r; by default r = R_r + 2 P^d - (S_r - 1) S^t. An integer k
+        also marks the 1-D form, which is otherwise recognised only by two-axis inputs: pass it
+        whenever 1-D signals carry a batch axis.
 
     Notes
     -----
