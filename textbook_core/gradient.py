@@ -12,7 +12,7 @@ parameters are shared by the whole batch.
 import numpy as np
 
 from .details import as_array, common_dtype, im2col, output_size, pair, windows, windows_adjoint
-from .hierarchy import conv_args, pool_args
+from .hierarchy import conv_args, max_pool, pool_args
 
 
 def _per_fm(X):
@@ -317,11 +317,7 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     A, size, stride, S = pool_args(A, size, stride)
     if dLZ.shape[-2:] != S:
         raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
-    view = windows(A, size, stride)
-    best = view[..., 0, 0, :, :].copy()
-    for u in range(size[0]):
-        for v in range(size[1]):
-            np.maximum(best, view[..., u, v, :, :], out=best)
+    view, best = windows(A, size, stride), max_pool(A, size, stride=stride)
     shape = np.broadcast_shapes(dLZ.shape, best.shape)
     dLZ = np.broadcast_to(dLZ, shape)
     cols = np.zeros(shape[:-2] + size + S, dtype=common_dtype(dLZ, A))
