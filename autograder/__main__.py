@@ -1,0 +1,136 @@
+"""``python -m autograder``: the instructor's command line for assignment ch08.
+
+Commands (``python -m autograder COMMAND --help`` for the options):
+
+  release     solutions/ch08 -> notebooks/ch08, the student release
+  validate    every solution passes its tests, every released notebook fails them
+  grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde, write feedback and the grade CSV
+  samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
+  time        autograde the solution once and print the seconds for one full submission
+  demo        the whole pipeline on the sample submissions, with the grade table
+"""
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import pipeline, samples
+from .course import ASSIGNMENT, NOTEBOOKS, REPO, Course
+
+
+def _course(args):
+    return Course(work=Path(args.work).resolve()) if args.work else Course()
+
+
+def _grade_all(course, students, csv):
+    run = pipeline.grade(students, course)
+    for student, error in run.failed.items():
+        print(f"!! grading {student} failed; the submission is kept in {course.submitted(student)}:\n"
+              f"{error[-2000:]}", file=sys.stderr)
+    graded = [s for s in students if s not in run.failed]
+    folder = pipeline.feedback(graded, course) if graded else None
+    path = pipeline.export(csv, course)
+    return run, folder, path
+
+
+def cmd_release(args):
+    course = _course(args)
+    paths = pipeline.build_release(course)
+    print(f"released {len(paths)} notebooks to {paths[0].parent}")
+
+
+def cmd_validate(args):
+    problems = pipeline.validate(_course(args))
+    for p in problems:
+        print(p)
+    print("validation:", "OK" if not problems else f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
+def cmd_grade(args):
+    course = _course(args)
+    students = pipeline.collect(args.submissions, course)
+    print(f"collected {len(students)} submissions: {', '.join(students)}")
+    run, folder, csv = _grade_all(course, students, args.csv or course.path("work") / "grades.csv")
+    print(pipeline.format_table(pipeline.grade_table(course)))
+    print(f"\nfeedback: {folder}\ngrades:   {csv}")
+    return 1 if run.failed else 0
+
+
+def cmd_samples(args):
+    folder = samples.write(samples.sample_students() + samples.STUDENTS, args.folder, _course(args))
+    print(f"sample submissions written to {folder}")
+
+
+def cmd_time(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Course(release=Path(tmp) / "release", work=Path(tmp) / "work")
+        pipeline.build_release(course)
+        samples.write([samples.Student("solution")], Path(tmp) / "in", course)
+        pipeline.collect(Path(tmp) / "in", course)
+        start = time.perf_counter()
+        run = pipeline.grade(["solution"], course)
+        seconds = time.perf_counter() - start
+    if run.failed:
+        print(run.failed["solution"], file=sys.stderr)
+        return 1
+    print(f"autograding one full submission ({len(NOTEBOOKS)} notebooks) took {seconds:.1f} s")
+    return 0
+
+
+def cmd_demo(args):
+    course = _course(args)
+    print("1. Release: solutions/ch08 -> notebooks/ch08")
+    pipeline.build_release(course)
+    print("2. Sample submissions, generated from the solutions:")
+    with tempfile.TemporaryDirectory() as tmp:
+        students = samples.sample_students()
+        samples.write(students, tmp, course)
+        for s in students:
+            m = [samples.MISTAKES_BY_NAME[name].why for name in s.mistakes]
+            print(f"   {s.id:<40} {'blank release' if s.blank else ' '.join(m) or 'the solution'}")
+        ids = pipeline.collect(tmp, course)
+    print(f"3. Autograding {len(ids)} submissions (one kernel per notebook) ...")
+    start = time.perf_counter()
+    run, folder, csv = _grade_all(course, ids, course.path("work") / "grades.csv")
+    print(f"   done in {time.perf_counter() - start:.0f} s, "
+          f"{sum(run.seconds.values()) / max(len(run.seconds), 1):.1f} s per full submission\n")
+    print(pipeline.format_table(pipeline.grade_table(course)))
+    print("\n   'manual' = points of explanation cells waiting for the instructor (formgrader)")
+    print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
+    print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
+    print(f"5. Grade CSV (nbgrader format): {csv}")
+    print(f"\nTo work on the exercises: cd {REPO} && .venv/bin/jupyter lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
+    print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
+    print(f"To grade by hand or browse submissions: cd {REPO / 'course'} && jupyter lab  (nbgrader's formgrader)")
+    return 1 if run.failed else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", help="course work folder (submitted/, autograded/, feedback/, "
+                                       "gradebook.db); default course/")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("release", help="build notebooks/ch08 from solutions/ch08").set_defaults(fn=cmd_release)
+    sub.add_parser("validate", help="solutions pass, release fails").set_defaults(fn=cmd_validate)
+    g = sub.add_parser("grade", help="collect, autograde, feedback, CSV")
+    g.add_argument("submissions", help="folder of <student>/e8_XX.ipynb")
+    g.add_argument("--csv", help="where to write the grade CSV (default <work>/grades.csv)")
+    g.set_defaults(fn=cmd_grade)
+    s = sub.add_parser("samples", help="write the sample submissions")
+    s.add_argument("folder")
+    s.set_defaults(fn=cmd_samples)
+    sub.add_parser("time", help="seconds to autograde one full submission").set_defaults(fn=cmd_time)
+    sub.add_parser("demo", help="the whole pipeline on the sample submissions").set_defaults(fn=cmd_demo)
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except (ValueError, pipeline.PipelineError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

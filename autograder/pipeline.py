@@ -1,0 +1,202 @@
+"""The instructor's pipeline over nbgrader's Python API: release, validate, grade, feedback, export.
+
+Each step is a function of a `autograder.course.Course`; ``python -m autograder`` calls them.
+
+- `build_release`: ``solutions/ch08`` -> ``notebooks/ch08`` (solutions and hidden tests removed,
+  outputs cleared) and the assignment's cells into the gradebook;
+- `validate`: every solution notebook passes all of its tests, every released notebook fails them;
+- `collect`: copy a folder of submissions ``<dir>/<student>/e8_XX.ipynb`` into ``submitted/``
+  (copies: the originals are never touched);
+- `grade`: autograde every collected submission; one that fails to grade is reported and the run
+  goes on, and nothing already graded is removed;
+- `feedback`: one HTML page per notebook and student, hidden tests cut out;
+- `export`: the gradebook as nbgrader's grade CSV; `grade_table`: scores per notebook.
+"""
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import ASSIGNMENT, COURSE_ID, NOTEBOOKS, Course, config
+
+
+class PipelineError(RuntimeError):
+    """An nbgrader step failed; the message has nbgrader's log."""
+
+
+def _tools_on_path():
+    """nbgrader runs the ``alembic`` command of its own environment: put that on PATH."""
+    tools = os.path.dirname(sys.executable)
+    if tools not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
+
+
+def gradebook(course=Course()):
+    """nbgrader's `Gradebook` of `course` (use it in a ``with`` block)."""
+    from nbgrader.api import Gradebook
+
+    _tools_on_path()
+    return Gradebook(f"sqlite:///{course.db}", course_id=COURSE_ID)
+
+
+def nbgrader_api(course=Course()):
+    """nbgrader's `NbGraderAPI` configured for `course`."""
+    from nbgrader.apps import NbGraderAPI
+
+    _tools_on_path()
+    return NbGraderAPI(config=config(course))
+
+
+def _check(result, what):
+    if not result.get("success"):
+        raise PipelineError(f"{what} failed:\n{result.get('error', '')}\n{result.get('log', '')}")
+    return result
+
+
+def build_release(course=Course()):
+    """Generate the student release from the instructor notebooks; returns the released paths."""
+    source = course.path("source") / ASSIGNMENT
+    missing = [nb for nb in NOTEBOOKS if not (source / f"{nb}.ipynb").is_file()]
+    if missing:
+        raise ValueError(f"instructor notebooks missing from {source}: {', '.join(missing)}")
+    course.path("work").mkdir(parents=True, exist_ok=True)
+    _check(nbgrader_api(course).generate_assignment(ASSIGNMENT, force=True, create=True),
+           "generate_assignment")
+    release = course.path("release") / ASSIGNMENT
+    return [release / f"{nb}.ipynb" for nb in NOTEBOOKS]
+
+
+def validate(course=Course()):
+    """Run nbgrader's validator: solutions must pass every test, the release must fail every one.
+
+    Returns a list of problems (empty when all is well).
+    """
+    from nbgrader.validator import Validator
+
+    problems = []
+    for folder, invert in (("source", False), ("release", True)):
+        validator = Validator(config=config(course), invert=invert)
+        for nb in NOTEBOOKS:
+            path = course.path(folder) / ASSIGNMENT / f"{nb}.ipynb"
+            result = validator.validate(str(path))
+            for kind, cells in result.items():
+                for cell in cells:
+                    problems.append(f"{folder} {nb}: {kind}: {cell.get('source', '')[:80]!r}")
+    return problems
+
+
+def collect(submissions, course=Course()):
+    """Copy ``<submissions>/<student>/*.ipynb`` into the course; returns the student ids.
+
+    A folder without notebooks is reported (ValueError), not skipped silently. Files other than
+    the assignment's notebooks are not copied.
+    """
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise ValueError(f"submissions folder {submissions} does not exist")
+    students = []
+    for folder in sorted(p for p in submissions.iterdir() if p.is_dir()):
+        notebooks = [folder / f"{nb}.ipynb" for nb in NOTEBOOKS if (folder / f"{nb}.ipynb").is_file()]
+        if not notebooks:
+            raise ValueError(f"submission {folder} holds none of the notebooks "
+                             f"{', '.join(n + '.ipynb' for n in NOTEBOOKS)}")
+        dest = course.submitted(folder.name)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        for path in notebooks:
+            shutil.copy2(path, dest / path.name)
+        stamp = folder / "timestamp.txt"
+        if stamp.is_file():
+            shutil.copy2(stamp, dest / "timestamp.txt")
+        students.append(folder.name)
+    if not students:
+        raise ValueError(f"submissions folder {submissions} has no student folders")
+    return students
+
+
+@dataclass
+class GradeRun:
+    """What `grade` did: seconds per student and the students whose grading failed."""
+
+    seconds: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+
+
+def grade(students=None, course=Course()):
+    """Autograde the submissions of `students` (default: every collected one)."""
+    api = nbgrader_api(course)
+    if students is None:
+        students = sorted(p.name for p in course.submitted().iterdir() if (p / ASSIGNMENT).is_dir())
+    run = GradeRun()
+    for student in students:
+        start = time.perf_counter()
+        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+        run.seconds[student] = time.perf_counter() - start
+        if not result.get("success"):
+            run.failed[student] = result.get("error", "") + result.get("log", "")
+    return run
+
+
+def feedback(students=None, course=Course()):
+    """Write the feedback HTML of `students` (default: every graded one); returns the folder."""
+    api = nbgrader_api(course)
+    if students is None:
+        students = sorted(p.parent.name for p in (course.path("work") / "autograded").glob(f"*/{ASSIGNMENT}"))
+    for student in students:
+        _check(api.generate_feedback(ASSIGNMENT, student, force=True), f"feedback for {student}")
+    return course.path("work") / "feedback"
+
+
+def export(path, course=Course()):
+    """Write nbgrader's grade CSV (one row per student: score, max_score, ...) to `path`."""
+    from nbgrader.plugins import CsvExportPlugin
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gradebook(course) as gb:
+        CsvExportPlugin(to=str(path), assignment=[ASSIGNMENT]).export(gb)
+    return path
+
+
+def cell_scores(student, course=Course()):
+    """``{grade_id: (score, max_score, needs_manual_grade)}`` of every grade cell of a submission."""
+    scores = {}
+    with gradebook(course) as gb:
+        submission = gb.find_submission(ASSIGNMENT, student)
+        for notebook in submission.notebooks:
+            for g in notebook.grades:
+                scores[g.name] = (float(g.score), float(g.max_score), bool(g.needs_manual_grade))
+    return scores
+
+
+def grade_table(course=Course()):
+    """Rows ``(student, {notebook: score}, auto, manual_pending, total, max_score)``."""
+    rows = []
+    with gradebook(course) as gb:
+        for submission in sorted(gb.assignment_submissions(ASSIGNMENT), key=lambda s: s.student.id):
+            per_nb = {nb.name: float(nb.score) for nb in submission.notebooks}
+            pending = sum(float(g.max_score) for nb in submission.notebooks for g in nb.grades
+                          if g.needs_manual_grade)
+            rows.append((submission.student.id, per_nb, float(submission.score), pending,
+                         float(submission.max_score)))
+    return rows
+
+
+def format_table(rows):
+    """The grade table as text, one line per student."""
+    head = f"{'student':<34}" + "".join(f"{nb[3:]:>6}" for nb in NOTEBOOKS) + f"{'total':>8}{'max':>6}{'manual':>8}"
+    lines = [head, "-" * len(head)]
+    for student, per_nb, total, pending, max_score in rows:
+        cells = "".join(f"{per_nb.get(nb, 0):>6g}" for nb in NOTEBOOKS)
+        manual = f"{pending:g} pts" if pending else "-"
+        lines.append(f"{student:<34}{cells}{total:>8g}{max_score:>6g}{manual:>8}")
+    return "\n".join(lines)
+
+
+def read_notebook(path):
+    """A notebook as a dict (no validation), for tests and comparisons."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
