@@ -1,0 +1,142 @@
+"""textbook_core.derivations: every symbolic check runs and passes, the label set is complete,
+a wrong library makes the checks fail, and the command line prints one line per label."""
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import textbook_core as tc
+from textbook_core import derivations as dv
+
+
+def test_worked_example_by_hand():
+    # 8.36-8.37 on dN = [[1, 2], [3, 4]]: db = 1 + 2 + 3 + 4 = 10. Average pooling over the whole
+    # FM (8.37 as printed) gives 10 / 4 = 2.5; with the weight w = 1 it gives the sum, 10.
+    dN = np.array([[[1, 2], [3, 4]]])
+    assert tc.summation_db(dN)[0] == 10
+    assert tc.avg_pool(dN, (2, 2))[0, 0, 0] == 2.5
+    assert tc.avg_pool(dN, (2, 2), w=1)[0, 0, 0] == 10
+    # The comparison helpers: equal after expansion passes; a difference names its index.
+    a, b = sp.symbols("a b")
+    dv.same([(a + b) ** 2], [a**2 + 2 * a * b + b**2], "square")
+    with pytest.raises(AssertionError, match=r"a vs b: differ at index \(1,\): b != a"):
+        dv.same([a, b], [a, a], "a vs b")
+    with pytest.raises(AssertionError, match=r"shape \(1,\), expected \(2,\)"):
+        dv.same([a], [a, b], "shapes")
+    dv.fails([a], [b], "a printed form that fails")
+    with pytest.raises(AssertionError, match="the printed form holds here"):
+        dv.fails([a + b], [b + a], "a printed form that holds")
+
+
+EXPECTED = ({f"8.{k}" for k in range(1, 54)} | {f"P8.{k}" for k in range(1, 5)} | {"E8.8", "E8.9"}
+            | {"wu-kron", "linearity", "full-size", "1d-multichannel-backward", "dL/dX-full-rot180",
+               "dL/dK-sum", "dL/dB"})
+
+
+def test_every_label_is_registered():
+    missing = EXPECTED - set(dv.checks())
+    assert not missing, f"labels without a check: {sorted(missing)}"
+
+
+def test_records_render_on_one_line():
+    for label, entry in dv.registry().items():
+        assert entry.label == label
+        for text in (entry.statement, entry.latex) + ((entry.erratum,) if entry.erratum else ()):
+            assert text.strip() and "\n" not in text, (label, text)
+
+
+def test_errata_page_lists_every_erratum_check():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "errata.md").read_text()
+    for label, entry in dv.registry().items():
+        if entry.erratum:
+            assert f"`{label}`" in page, f"docs/errata.md does not cite the check {label}"
+
+
+@pytest.mark.parametrize("label", list(dv.checks()))
+def test_check(label):
+    assert dv.checks()[label]() is None
+
+
+def _library_with(**wrong):
+    """The public API with some functions replaced."""
+    fake = types.SimpleNamespace(**{name: getattr(tc, name) for name in tc.__all__})
+    for name, function in wrong.items():
+        setattr(fake, name, function)
+    return fake
+
+
+WRONG = {
+    # correlation that flips the kernel (a convolution)
+    "correlate": (lambda W, P, **kw: tc.correlate(tc.rot180(W), P, **kw), ["8.9", "8.11", "8.13", "8.48"]),
+    # the input gradient without the 180-degree rotation
+    "conv_da": (lambda dLZ, LW, shape, **kw: tc.conv_da(dLZ, tc.rot180(LW), shape, **kw),
+                ["8.28", "8.29", "8.39", "8.41", "8.44", "8.45", "8.50", "1d-multichannel-backward"]),
+    # the bias gradient as a mean instead of a sum (8.37 as printed)
+    "summation_db": (lambda dN: tc.summation_db(dN) / (np.shape(dN)[-1] * np.shape(dN)[-2]), ["8.30", "8.36", "dL/dB"]),
+    # the printed size formula, without the floor
+    "output_size": (lambda R, r, padding=0, stride=1: (R + 2 * padding - r) / stride + 1, ["8.18", "8.19"]),
+    # the matrix product instead of the Hadamard product
+    "activation_dn": (lambda dA, fd: np.matmul(np.asarray(fd), np.asarray(dA)), ["8.53"]),
+    # the kernel gradient with dLZ flipped
+    "conv_dlw": (lambda dLZ, A, **kw: tc.conv_dlw(np.asarray(dLZ)[..., ::-1, ::-1], A, **kw), ["8.31", "8.46", "8.47"]),
+    # max pooling backward that spreads the gradient over the whole window
+    "max_pool_da": (lambda dLZ, A, size, stride=None: tc.avg_pool_da(dLZ, size, w=1, stride=stride,
+                                                                     input_shape=np.shape(A)), ["E8.8"]),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG))
+def test_a_wrong_library_fails_the_checks(monkeypatch, name):
+    function, labels = WRONG[name]
+    monkeypatch.setattr(dv, "tc", _library_with(**{name: function}))
+    for label in labels:
+        with pytest.raises(AssertionError):
+            dv.checks()[label]()
+
+
+def test_a_library_error_is_reported_as_a_failed_check(monkeypatch):
+    def broken(*args, **kwargs):
+        raise TypeError("cannot handle symbols")
+    monkeypatch.setattr(dv, "tc", _library_with(correlate=broken))
+    with pytest.raises(AssertionError, match="8.9: the library raised TypeError: cannot handle symbols"):
+        dv.checks()["8.9"]()
+
+
+LINE = re.compile(r"^(?P<label>\S+) +(?P<status>PASS|FAIL)  (?P<statement>\S.*)$")
+
+
+def test_main_exit_status_and_lines(capsys):
+    assert dv.main(["8.1", "8.37"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [LINE.match(line)["label"] for line in out] == ["8.1", "8.37"]
+    assert all(LINE.match(line)["status"] == "PASS" for line in out)
+
+    def wrong():
+        raise AssertionError("1 != 2")
+    failing = {"one-is-two": dv.Check("one-is-two", "1 = 2", "1 = 2", wrong)}
+    assert dv.main([], checks_=failing) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "one-is-two  FAIL  1 = 2\n"
+    assert "FAIL one-is-two: 1 != 2" in captured.err
+    assert dv.main(["no-such-label"]) == 2
+    assert "unknown label(s): no-such-label" in capsys.readouterr().err
+
+
+def test_command_line_runs_every_check():
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "textbook_core.derivations"], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    lines = proc.stdout.splitlines()
+    matches = [LINE.match(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches) if not m]
+    registry = dv.registry()
+    assert [m["label"] for m in matches] == list(registry)
+    assert all(m["statement"] == registry[m["label"]].statement for m in matches)
+    failed = [m["label"] for m in matches if m["status"] == "FAIL"]
+    assert proc.returncode == (1 if failed else 0), proc.stderr
+    assert re.search(rf"{len(lines)} checks, {len(failed)} failed, [0-9.]+ s", proc.stderr)
