@@ -202,6 +202,7 @@ def pad0(X, P):
 i_, j_, k_, l_, m_, n_ = sp.symbols("i j k l m n", integer=True)
 r_, c_ = sp.symbols("r c", integer=True, positive=True)
 up_, vp_, ip_, jp_ = sp.symbols("u' v' i' j'", integer=True)
+H_ms = sp.Symbol("H^m", integer=True, positive=True)
 p_f, w_f, dlz_f, lw_f = sp.Function("p"), sp.Function("w"), sp.Function("dlz"), sp.Function("lw")
 
 # ---------------------------------------------------------------------------------------------
@@ -305,9 +306,12 @@ def _8_8():
         same(tc.convolve(W, P), full[r - 1: R_r, c - 1: R_c], f"convolve valid vs 8.8 for m >= r-1, W {r}x{c}")
 
 
-@check("summary-convolution",
-       "Summary: z_{m,n} = sum_{i=1}^r sum_{j=1}^c w_{i,j} p_{m-i+1,n-j+1} is 8.8 with the kernel indexed from 1 (full size)",
-       r"z_{m,n} = \sum_{i=1}^{r} \sum_{j=1}^{c} w_{i,j}\, p_{m-i+1,n-j+1}")
+@check(
+    "summary-convolution",
+    "Summary: z_{m,n} = sum_{i=1}^r sum_{j=1}^c w_{i,j} p_{m-i+1,n-j+1} is 8.8 with the kernel indexed from 1 "
+    "(full size)",
+    r"z_{m,n} = \sum_{i=1}^{r} \sum_{j=1}^{c} w_{i,j}\, p_{m-i+1,n-j+1}",
+)
 def _summary_convolution():
     # Sum: 8.8 with i -> i + 1 is the summary's sum, with the kernel re-indexed w'_{i,j} = w_{i-1,j-1}.
     s88 = sp.Sum(w_f(i_, j_) * p_f(m_ - i_, n_ - j_), (i_, 0, r_ - 1), (j_, 0, c_ - 1))
@@ -362,8 +366,11 @@ def _8_11():
     same(tc.correlate(W, P)[0, 1], w11 * P[0, 1] + w12 * P[0, 2] + w21 * P[1, 1] + w22 * P[1, 2], "z12")
 
 
-@check("8.12", "vec(Z) = M vec(P): the printed 4x9 weight-sharing matrix is tc.conv_matrix, and M vec(P) = vec(W (x) P)",
-       r"\operatorname{vec}(\mathbf{Z}) = \mathbf{M}(\mathbf{W})\, \operatorname{vec}(\mathbf{P})")
+@check(
+    "8.12",
+    "vec(Z) = M vec(P): the printed 4x9 weight-sharing matrix is tc.conv_matrix, and M vec(P) = vec(W (x) P)",
+    r"\operatorname{vec}(\mathbf{Z}) = \mathbf{M}(\mathbf{W})\, \operatorname{vec}(\mathbf{P})",
+)
 def _8_12():
     W, P = _book("w", (2, 2)), _book("p", (3, 3))
     w11, w12, w21, w22 = W.flat
@@ -382,8 +389,11 @@ def _8_12():
         same(tc.conv_matrix(W, (R_r, R_c)).dot(tc.vec(P)), tc.vec(tc.correlate(W, P)), f"M vec(P), W {r}x{c}")
 
 
-@check("8.13", "z_{m,n} = sum_{i=1}^r sum_{j=1}^c w_{i,j} p_{m+i-1,n+j-1}: 8.9 re-indexed from 1 (Sum), and tc.correlate",
-       r"z_{m,n} = \sum_{i=1}^{r} \sum_{j=1}^{c} w_{i,j}\, p_{m+i-1,n+j-1}")
+@check(
+    "8.13",
+    "z_{m,n} = sum_{i=1}^r sum_{j=1}^c w_{i,j} p_{m+i-1,n+j-1}: 8.9 re-indexed from 1 (Sum), and tc.correlate",
+    r"z_{m,n} = \sum_{i=1}^{r} \sum_{j=1}^{c} w_{i,j}\, p_{m+i-1,n+j-1}",
+)
 def _8_13():
     # The index offset: i -> i + 1 in 8.9, with 8.13's w_{i,j} = 8.9's w_{i-1,j-1}.
     s89 = sp.Sum(w_f(i_, j_) * p_f(m_ + i_, n_ + j_), (i_, 0, r_ - 1), (j_, 0, c_ - 1))
@@ -513,8 +523,12 @@ def _sum_8_20(LW, A):
         for l in rng1(H_n) for u in rng1(r) for v in rng1(c)))
 
 
-@check("8.20", "z^{m,n,h}_{i,j} = sum_{l=1}^{H^n} sum_u sum_v w^{m,n,h,l}_{u,v} a^{n,l}_{i+u-1,j+v-1}: tc.correlate_fms",
-       r"z^{m,n,h}_{i,j} = \sum_{l=1}^{H^n} \sum_{u=1}^{r^m} \sum_{v=1}^{c^m} w^{m,n,h,l}_{u,v}\, a^{n,l}_{i+u-1,j+v-1}")
+@check(
+    "8.20",
+    "z^{m,n,h}_{i,j} = sum_{l=1}^{H^n} sum_u sum_v w^{m,n,h,l}_{u,v} a^{n,l}_{i+u-1,j+v-1}: tc.correlate_fms",
+    r"z^{m,n,h}_{i,j} = \sum_{l=1}^{H^n} \sum_{u=1}^{r^m} \sum_{v=1}^{c^m} w^{m,n,h,l}_{u,v}\, "
+    r"a^{n,l}_{i+u-1,j+v-1}",
+)
 def _8_20():
     for H_m, H_n, k, R in LAYERS:
         LW, A = sym("w", (H_m, H_n) + k), sym("a", (H_n,) + R)
@@ -544,8 +558,12 @@ def _8_22():
         same(tc.avg_pool(V, (r, c), w=w), want, f"avg_pool vs 8.22, window {r}x{c}, V {R_r}x{R_c}")
 
 
-@check("8.23", "Z = w [+]^ave_{r,c} V: weight w (1/(rc) by default), i.e. correlation with a kernel of w's and stride (r, c)",
-       r"\mathbf{Z} = w \boxplus^{ave}_{r,c} \mathbf{V}")
+@check(
+    "8.23",
+    "Z = w [+]^ave_{r,c} V: weight w (1/(rc) by default), i.e. correlation with a kernel of w's and stride (r, "
+    "c)",
+    r"\mathbf{Z} = w \boxplus^{ave}_{r,c} \mathbf{V}",
+)
 def _8_23():
     w = sp.Symbol("w")
     for (r, c), (R_r, R_c) in POOLS:
@@ -584,8 +602,12 @@ def _8_25():
         same(tc.max_pool(V, (r, c), stride=1), want, f"max_pool stride 1, window {r}x{c}")
 
 
-@check("8.26", "vec(A^m) = [a_1^{m,1}; ..; a_{S_c}^{m,1}; a_1^{m,2}; ..]: columns stacked, FM after FM (tc.vec)",
-       r"\operatorname{vec}(\mathbf{A}^m) = \big[(\mathbf{a}^{m,1}_1)^T \cdots (\mathbf{a}^{m,1}_{S^m_c})^T\,(\mathbf{a}^{m,2}_1)^T \cdots (\mathbf{a}^{m,H^m}_{S^m_c})^T\big]^T")
+@check(
+    "8.26",
+    "vec(A^m) = [a_1^{m,1}; ..; a_{S_c}^{m,1}; a_1^{m,2}; ..]: columns stacked, FM after FM (tc.vec)",
+    r"\operatorname{vec}(\mathbf{A}^m) = \big[(\mathbf{a}^{m,1}_1)^T \cdots "
+    r"(\mathbf{a}^{m,1}_{S^m_c})^T\,(\mathbf{a}^{m,2}_1)^T \cdots (\mathbf{a}^{m,H^m}_{S^m_c})^T\big]^T",
+)
 def _8_26():
     for H, R_r, R_c in [(1, 2, 3), (2, 3, 2), (3, 1, 2)]:
         A = sym("a", (H, R_r, R_c))
@@ -627,9 +649,15 @@ def _8_27():
         same(tc.vec(tc.activation_dn(dA, _fdot(Nn))), s, f"vec(dN^n) vs dF/dvec(n^n), H^m={H_m}, H^n={H_n}")
 
 
-@check("8.28", "dN = dF/dN, dA = dF/dA, dLZ = dF/dLZ, dLW = dF/dLW, db = dF/db: each library path is its partial derivative",
-       r"\mathbf{dN} \equiv \tfrac{\partial F}{\partial \mathbf{N}},\ \mathbf{dA} \equiv \tfrac{\partial F}{\partial \mathbf{A}},\ \mathbf{dZ} \equiv \tfrac{\partial F}{\partial \mathbf{Z}},\ \mathbf{dW} \equiv \tfrac{\partial F}{\partial \mathbf{W}},\ \mathbf{db} \equiv \tfrac{\partial F}{\partial b}",
-       erratum="db = dF/dB -> db = dF/db (B is not defined; the tied bias is the scalar b^m)")
+@check(
+    "8.28",
+    "dN = dF/dN, dA = dF/dA, dLZ = dF/dLZ, dLW = dF/dLW, db = dF/db: each library path is its partial "
+    "derivative",
+    r"\mathbf{dN} \equiv \tfrac{\partial F}{\partial \mathbf{N}},\ \mathbf{dA} \equiv \tfrac{\partial "
+    r"F}{\partial \mathbf{A}},\ \mathbf{dZ} \equiv \tfrac{\partial F}{\partial \mathbf{Z}},\ \mathbf{dW} \equiv "
+    r"\tfrac{\partial F}{\partial \mathbf{W}},\ \mathbf{db} \equiv \tfrac{\partial F}{\partial b}",
+    erratum="db = dF/dB -> db = dF/db (B is not defined; the tied bias is the scalar b^m)",
+)
 def _8_28():
     for H_m, H_n, k, R in LAYERS:
         LW, A, b, LZ, N = layer(H_m, H_n, k, R)
@@ -700,8 +728,12 @@ def _8_33():
             same(sp.diff(N[idx], b), 1, f"dn{idx}/db")
 
 
-@check("8.34", "dlz_{i,j} = (dn_{i,j}/dlz_{i,j}) dF/dn_{i,j} = dn_{i,j}: tc.summation_dlz is sympy's dF/dLZ",
-       r"dlz^{m,n}_{i,j} \equiv \tfrac{\partial F}{\partial lz^{m,n}_{i,j}} = \tfrac{\partial n^m_{i,j}}{\partial lz^{m,n}_{i,j}} \tfrac{\partial F}{\partial n^m_{i,j}} = dn^m_{i,j}")
+@check(
+    "8.34",
+    "dlz_{i,j} = (dn_{i,j}/dlz_{i,j}) dF/dn_{i,j} = dn_{i,j}: tc.summation_dlz is sympy's dF/dLZ",
+    r"dlz^{m,n}_{i,j} \equiv \tfrac{\partial F}{\partial lz^{m,n}_{i,j}} = \tfrac{\partial n^m_{i,j}}{\partial "
+    r"lz^{m,n}_{i,j}} \tfrac{\partial F}{\partial n^m_{i,j}} = dn^m_{i,j}",
+)
 def _8_34():
     for H_m, S in [(1, (2, 2)), (2, (2, 3))]:
         LZ, b = sym("lz", (H_m,) + S), sym("b", (H_m,))
@@ -758,8 +790,13 @@ def _conv_layer(H_m, H_n, k, R):
     return LW, A, LZ, F, dLZ
 
 
-@check("8.38", "lz^{m,n,h}_{i,j} = sum_l sum_u sum_v lw^{m,n,h,l}_{u,v} a^{n,l}_{i+u-1,j+v-1}: 8.20 with LW, tc.correlate_fms",
-       r"lz^{m,n,h}_{i,j} = \sum_{l=1}^{H^n} \sum_{u=1}^{r^m} \sum_{v=1}^{c^m} lw^{m,n,h,l}_{u,v}\, a^{n,l}_{i+u-1,j+v-1}")
+@check(
+    "8.38",
+    "lz^{m,n,h}_{i,j} = sum_l sum_u sum_v lw^{m,n,h,l}_{u,v} a^{n,l}_{i+u-1,j+v-1}: 8.20 with LW, "
+    "tc.correlate_fms",
+    r"lz^{m,n,h}_{i,j} = \sum_{l=1}^{H^n} \sum_{u=1}^{r^m} \sum_{v=1}^{c^m} lw^{m,n,h,l}_{u,v}\, "
+    r"a^{n,l}_{i+u-1,j+v-1}",
+)
 def _8_38():
     for H_m, H_n, k, R in LAYERS:
         LW, A = sym("lw", (H_m, H_n) + k), sym("a", (H_n,) + R)
@@ -777,9 +814,14 @@ def _sum_8_39(dLZ, LZ, A, H):
 _Hm = "sum_{h=1}^{H^n} -> sum_{h=1}^{H^m} (h counts layer m's FMs)"
 
 
-@check("8.39", "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_i sum_j dlz^{m,n,h}_{i,j} d lz^{m,n,h}_{i,j}/d a^{n,l}_{u',v'} (printed: h up to H^n)",
-       r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} \tfrac{\partial F}{\partial lz^{m,n,h}_{i,j}} \tfrac{\partial lz^{m,n,h}_{i,j}}{\partial a^{n,l}_{u',v'}}",
-       erratum=_Hm)
+@check(
+    "8.39",
+    "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_i sum_j dlz^{m,n,h}_{i,j} d lz^{m,n,h}_{i,j}/d a^{n,l}_{u',v'} "
+    "(printed: h up to H^n)",
+    r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} \tfrac{\partial F}{\partial "
+    r"lz^{m,n,h}_{i,j}} \tfrac{\partial lz^{m,n,h}_{i,j}}{\partial a^{n,l}_{u',v'}}",
+    erratum=_Hm,
+)
 def _8_39():
     for H_m, H_n, k, R in LAYERS:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -790,8 +832,13 @@ def _8_39():
             fails(_sum_8_39(dLZ, LZ, A, H_n), grad(F, A), f"printed 8.39 (h <= H^n) vs dF/dA, H^m={H_m}, H^n={H_n}")
 
 
-@check("8.40", "d lz^{m,n,h}_{i,j} / d a^{n,l}_{u',v'} = lw^{m,n,h,l}_{u'-i+1,v'-j+1} if i <= u' <= i+r-1 and j <= v' <= j+c-1, else 0",
-       r"\tfrac{\partial lz^{m,n,h}_{i,j}}{\partial a^{n,l}_{u',v'}} = lw^{m,n,h,l}_{u'-i+1,v'-j+1}\ [i \le u' \le i+r^m-1,\ j \le v' \le j+c^m-1]")
+@check(
+    "8.40",
+    "d lz^{m,n,h}_{i,j} / d a^{n,l}_{u',v'} = lw^{m,n,h,l}_{u'-i+1,v'-j+1} if i <= u' <= i+r-1 and j <= v' <= "
+    "j+c-1, else 0",
+    r"\tfrac{\partial lz^{m,n,h}_{i,j}}{\partial a^{n,l}_{u',v'}} = lw^{m,n,h,l}_{u'-i+1,v'-j+1}\ [i \le u' \le "
+    r"i+r^m-1,\ j \le v' \le j+c^m-1]",
+)
 def _8_40():
     for H_m, H_n, (r, c), R in LAYERS:
         LW, A = sym("lw", (H_m, H_n, r, c)), sym("a", (H_n,) + R)
@@ -811,9 +858,14 @@ def _sum_8_41(dLZ, LW, R, H):
         for h in rng1(H) for i in range(u + 1 - r + 1, u + 2) for j in range(v + 1 - c + 1, v + 2)))
 
 
-@check("8.41", "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_{i=u'-r+1}^{u'} sum_{j=v'-c+1}^{v'} dlz^h_{i,j} lw^{h,l}_{u'-i+1,v'-j+1} (printed: H^n)",
-       r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i=u'-r^m+1}^{u'} \sum_{j=v'-c^m+1}^{v'} dlz^{m,n,h}_{i,j}\, lw^{m,n,h,l}_{u'-i+1,v'-j+1}",
-       erratum=_Hm)
+@check(
+    "8.41",
+    "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_{i=u'-r+1}^{u'} sum_{j=v'-c+1}^{v'} dlz^h_{i,j} "
+    "lw^{h,l}_{u'-i+1,v'-j+1} (printed: H^n)",
+    r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i=u'-r^m+1}^{u'} \sum_{j=v'-c^m+1}^{v'} dlz^{m,n,h}_{i,j}\, "
+    r"lw^{m,n,h,l}_{u'-i+1,v'-j+1}",
+    erratum=_Hm,
+)
 def _8_41():
     for H_m, H_n, k, R in LAYERS:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -824,13 +876,10 @@ def _8_41():
 
 
 def _s841(H):
-    """8.41 with symbolic bounds (u', v', r, c): Sum over h = 1..H, i, j."""
+    """8.41 with symbolic bounds (u', v', r, c, H) and symbolic l: Sum over h = 1..H, i, j."""
     h = sp.Symbol("h", integer=True)
-    body = dlz_f(h, i_, j_) * lw_f(h, u_l, up_ - i_ + 1, vp_ - j_ + 1)
+    body = dlz_f(h, i_, j_) * lw_f(h, l_, up_ - i_ + 1, vp_ - j_ + 1)
     return sp.Sum(body, (h, 1, H), (i_, up_ - r_ + 1, up_), (j_, vp_ - c_ + 1, vp_)), h
-
-
-u_l = sp.Symbol("l", integer=True)
 
 
 def _doit(s, r, c, u, v):
@@ -838,15 +887,16 @@ def _doit(s, r, c, u, v):
     return s.subs({r_: r, c_: c, up_: u, vp_: v, H_ms: 2}).doit()
 
 
-H_ms, H_ns = sp.symbols("H^m H^n", integer=True, positive=True)
-
-
-@check("8.42", "i' = i + r - u' maps i = u'-r+1..u' onto i' = 1..r, lw_{u'-i+1} -> lw_{r-i'+1} and dlz_i -> dlz_{i'+u'-r} (Sum)",
-       r"i' = i + r^m - u'")
+@check(
+    "8.42",
+    "i' = i + r - u' maps i = u'-r+1..u' onto i' = 1..r, lw_{u'-i+1} -> lw_{r-i'+1} and dlz_i -> dlz_{i'+u'-r} "
+    "(Sum)",
+    r"i' = i + r^m - u'",
+)
 def _8_42():
     s41, h = _s841(H_ms)
     moved = s41.change_index(i_, i_ + r_ - up_, ip_)
-    want = sp.Sum(dlz_f(h, ip_ + up_ - r_, j_) * lw_f(h, u_l, r_ - ip_ + 1, vp_ - j_ + 1),
+    want = sp.Sum(dlz_f(h, ip_ + up_ - r_, j_) * lw_f(h, l_, r_ - ip_ + 1, vp_ - j_ + 1),
                   (h, 1, H_ms), (ip_, 1, r_), (j_, vp_ - c_ + 1, vp_))
     if moved != want:
         raise AssertionError(f"8.41 with i' = i + r - u' gives {moved}, expected {want}")
@@ -854,12 +904,16 @@ def _8_42():
         same(_doit(moved, r, c, u, v), _doit(s41, r, c, u, v), f"8.42 at r={r}, c={c}, u'={u}, v'={v}")
 
 
-@check("8.43", "j' = j + c - v' maps j = v'-c+1..v' onto j' = 1..c, lw_{v'-j+1} -> lw_{c-j'+1} and dlz_j -> dlz_{j'+v'-c} (Sum)",
-       r"j' = j + c^m - v'")
+@check(
+    "8.43",
+    "j' = j + c - v' maps j = v'-c+1..v' onto j' = 1..c, lw_{v'-j+1} -> lw_{c-j'+1} and dlz_j -> dlz_{j'+v'-c} "
+    "(Sum)",
+    r"j' = j + c^m - v'",
+)
 def _8_43():
     s41, h = _s841(H_ms)
     moved = s41.change_index(j_, j_ + c_ - vp_, jp_)
-    want = sp.Sum(dlz_f(h, i_, jp_ + vp_ - c_) * lw_f(h, u_l, up_ - i_ + 1, c_ - jp_ + 1),
+    want = sp.Sum(dlz_f(h, i_, jp_ + vp_ - c_) * lw_f(h, l_, up_ - i_ + 1, c_ - jp_ + 1),
                   (h, 1, H_ms), (i_, up_ - r_ + 1, up_), (jp_, 1, c_))
     if moved != want:
         raise AssertionError(f"8.41 with j' = j + c - v' gives {moved}, expected {want}")
@@ -875,13 +929,18 @@ def _sum_8_44(dLZ, LW, R, H):
         for h in rng1(H) for i in rng1(r) for j in rng1(c)))
 
 
-@check("8.44", "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_{i'=1}^r sum_{j'=1}^c lw^{h,l}_{r-i'+1,c-j'+1} dlz^h_{i'+u'-r,j'+v'-c} (printed: H^n, dz)",
-       r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i'=1}^{r^m} \sum_{j'=1}^{c^m} lw^{m,n,h,l}_{r^m-i'+1,c^m-j'+1}\, dlz^{m,n,h}_{i'+u'-r^m,j'+v'-c^m}",
-       erratum=_Hm + "; dz -> dlz (8.20's name for lz; the Summary prints dlz)")
+@check(
+    "8.44",
+    "da^{n,l}_{u',v'} = sum_{h=1}^{H^m} sum_{i'=1}^r sum_{j'=1}^c lw^{h,l}_{r-i'+1,c-j'+1} "
+    "dlz^h_{i'+u'-r,j'+v'-c} (printed: H^n, dz)",
+    r"da^{n,l}_{u',v'} = \sum_{h=1}^{H^m} \sum_{i'=1}^{r^m} \sum_{j'=1}^{c^m} lw^{m,n,h,l}_{r^m-i'+1,c^m-j'+1}\, "
+    r"dlz^{m,n,h}_{i'+u'-r^m,j'+v'-c^m}",
+    erratum=_Hm + "; dz -> dlz (8.20's name for lz; the Summary prints dlz)",
+)
 def _8_44():
     s41, h = _s841(H_ms)
     moved = s41.change_index(i_, i_ + r_ - up_, ip_).change_index(j_, j_ + c_ - vp_, jp_)
-    s844 = sp.Sum(lw_f(h, u_l, r_ - ip_ + 1, c_ - jp_ + 1) * dlz_f(h, ip_ + up_ - r_, jp_ + vp_ - c_),
+    s844 = sp.Sum(lw_f(h, l_, r_ - ip_ + 1, c_ - jp_ + 1) * dlz_f(h, ip_ + up_ - r_, jp_ + vp_ - c_),
                   (h, 1, H_ms), (ip_, 1, r_), (jp_, 1, c_))
     if moved != s844:
         raise AssertionError(f"8.41 with 8.42-8.43 gives {moved}, not 8.44 {s844}")
@@ -898,9 +957,14 @@ def _full(K, X):
     return tc.correlate(K, X, padding=(K.shape[0] - 1, K.shape[1] - 1))
 
 
-@check("8.45", "dA^{n,l} = sum_{h=1}^{H^m} (rot180 LW^{m,n,h,l}) (x) dLZ^{m,n,h}, dLZ zero-padded by r-1, c-1 (printed: sum over l)",
-       r"\mathbf{dA}^{n,l} = \sum_{h=1}^{H^m} (\operatorname{rot180} \mathbf{LW}^{m,n,h,l}) \otimes_{\text{full}} \mathbf{dLZ}^{m,n,h}",
-       erratum="sum_{l=1}^{H^n} -> sum_{h=1}^{H^m}; (x) must be full: dLZ zero-padded by r^m - 1, c^m - 1")
+@check(
+    "8.45",
+    "dA^{n,l} = sum_{h=1}^{H^m} (rot180 LW^{m,n,h,l}) (x) dLZ^{m,n,h}, dLZ zero-padded by r-1, c-1 (printed: "
+    "sum over l)",
+    r"\mathbf{dA}^{n,l} = \sum_{h=1}^{H^m} (\operatorname{rot180} \mathbf{LW}^{m,n,h,l}) \otimes_{\text{full}} "
+    r"\mathbf{dLZ}^{m,n,h}",
+    erratum="sum_{l=1}^{H^n} -> sum_{h=1}^{H^m}; (x) must be full: dLZ zero-padded by r^m - 1, c^m - 1",
+)
 def _8_45():
     for H_m, H_n, k, R in LAYERS + [(2, 2, (2, 2), (4, 5))]:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -917,8 +981,14 @@ def _8_45():
             fails(valid, true, f"8.45 with the valid (x) of 8.13 (no padding) vs dF/dA, {k}, {R}")
 
 
-@check("8.46", "dlw^{m,n,h,l}_{u,v} = sum_{i=1}^{S_r} sum_{j=1}^{S_c} dF/dlz^h_{i,j} dlz^h_{i,j}/dlw^{h,l}_{u,v} (w, z: 8.20's names for lw, lz)",
-       r"dlw^{m,n,h,l}_{u,v} \equiv \tfrac{\partial F}{\partial lw^{m,n,h,l}_{u,v}} = \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} \tfrac{\partial F}{\partial lz^{m,n,h}_{i,j}} \tfrac{\partial lz^{m,n,h}_{i,j}}{\partial lw^{m,n,h,l}_{u,v}}")
+@check(
+    "8.46",
+    "dlw^{m,n,h,l}_{u,v} = sum_{i=1}^{S_r} sum_{j=1}^{S_c} dF/dlz^h_{i,j} dlz^h_{i,j}/dlw^{h,l}_{u,v} (w, z: "
+    "8.20's names for lw, lz)",
+    r"dlw^{m,n,h,l}_{u,v} \equiv \tfrac{\partial F}{\partial lw^{m,n,h,l}_{u,v}} = \sum_{i=1}^{S^m_r} "
+    r"\sum_{j=1}^{S^m_c} \tfrac{\partial F}{\partial lz^{m,n,h}_{i,j}} \tfrac{\partial "
+    r"lz^{m,n,h}_{i,j}}{\partial lw^{m,n,h,l}_{u,v}}",
+)
 def _8_46():
     for H_m, H_n, k, R in LAYERS:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -931,8 +1001,11 @@ def _8_46():
         same(_sum_8_20(LW, A), LZ, "8.20 (w, z) and 8.38 (lw, lz) name the same quantities")
 
 
-@check("8.47", "dlw^{m,n,h,l}_{u,v} = sum_{i=1}^{S_r} sum_{j=1}^{S_c} dlz^{m,n,h}_{i,j} a^{n,l}_{i+u-1,j+v-1}: tc.conv_dlw",
-       r"dlw^{m,n,h,l}_{u,v} = \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} dlz^{m,n,h}_{i,j}\, a^{n,l}_{i+u-1,j+v-1}")
+@check(
+    "8.47",
+    "dlw^{m,n,h,l}_{u,v} = sum_{i=1}^{S_r} sum_{j=1}^{S_c} dlz^{m,n,h}_{i,j} a^{n,l}_{i+u-1,j+v-1}: tc.conv_dlw",
+    r"dlw^{m,n,h,l}_{u,v} = \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} dlz^{m,n,h}_{i,j}\, a^{n,l}_{i+u-1,j+v-1}",
+)
 def _8_47():
     for H_m, H_n, k, R in LAYERS:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -943,8 +1016,11 @@ def _8_47():
         same(tc.conv_dlw(dLZ, A), printed, f"conv_dlw vs 8.47, H^m={H_m}, H^n={H_n}")
 
 
-@check("8.48", "dLW^{m,n,h,l} = dLZ^{m,n,h} (x) A^{n,l}: tc.correlate with dLZ as the kernel is tc.conv_dlw and dF/dLW",
-       r"\mathbf{dLW}^{m,n,h,l} = \mathbf{dLZ}^{m,n,h} \otimes \mathbf{A}^{n,l}")
+@check(
+    "8.48",
+    "dLW^{m,n,h,l} = dLZ^{m,n,h} (x) A^{n,l}: tc.correlate with dLZ as the kernel is tc.conv_dlw and dF/dLW",
+    r"\mathbf{dLW}^{m,n,h,l} = \mathbf{dLZ}^{m,n,h} \otimes \mathbf{A}^{n,l}",
+)
 def _8_48():
     for H_m, H_n, k, R in LAYERS:
         LW, A, LZ, F, dLZ = _conv_layer(H_m, H_n, k, R)
@@ -967,8 +1043,12 @@ def _activation(H, S):
     return N, F, dA
 
 
-@check("8.49", "dn^{n,h}_{i,j} = (d a_{i,j} / d n_{i,j}) dF/da_{i,j}: the chain rule through an elementwise f",
-       r"dn^{n,h}_{i,j} \equiv \tfrac{\partial F}{\partial n^{n,h}_{i,j}} = \tfrac{\partial a^{n,h}_{i,j}}{\partial n^{n,h}_{i,j}} \tfrac{\partial F}{\partial a^{n,h}_{i,j}}")
+@check(
+    "8.49",
+    "dn^{n,h}_{i,j} = (d a_{i,j} / d n_{i,j}) dF/da_{i,j}: the chain rule through an elementwise f",
+    r"dn^{n,h}_{i,j} \equiv \tfrac{\partial F}{\partial n^{n,h}_{i,j}} = \tfrac{\partial a^{n,h}_{i,j}}{\partial "
+    r"n^{n,h}_{i,j}} \tfrac{\partial F}{\partial a^{n,h}_{i,j}}",
+)
 def _8_49():
     for H, S in ACTS:
         N, F, dA = _activation(H, S)
@@ -976,8 +1056,11 @@ def _8_49():
         same(grad(F, N), chain, f"dF/dN vs (da/dn)(dF/da), {H} FMs {S}")
 
 
-@check("8.50", "da^{n,h}_{i,j} = dF/da^{n,h}_{i,j}: the dA that tc.conv_da hands to the activation path is sympy's dF/dA",
-       r"\tfrac{\partial F}{\partial a^{n,h}_{i,j}} \equiv da^{n,h}_{i,j}")
+@check(
+    "8.50",
+    "da^{n,h}_{i,j} = dF/da^{n,h}_{i,j}: the dA that tc.conv_da hands to the activation path is sympy's dF/dA",
+    r"\tfrac{\partial F}{\partial a^{n,h}_{i,j}} \equiv da^{n,h}_{i,j}",
+)
 def _8_50():
     for H_m, H_n, k, R in LAYERS:
         LW, A, b, LZ, N = layer(H_m, H_n, k, R)
@@ -985,8 +1068,11 @@ def _8_50():
         same(tc.conv_da(tc.summation_dlz(dN), LW, A.shape), grad(F, A), f"dA vs dF/dA, H^m={H_m}, H^n={H_n}")
 
 
-@check("8.51", "d a_{i,j} / d n_{i,j} = f'(n_{i,j}), and d a_{i,j} / d n_{k,l} = 0 otherwise (tanh, logistic, generic f)",
-       r"\tfrac{\partial a^{n,h}_{i,j}}{\partial n^{n,h}_{i,j}} = \dot f^{n,h}(n^{n,h}_{i,j})")
+@check(
+    "8.51",
+    "d a_{i,j} / d n_{i,j} = f'(n_{i,j}), and d a_{i,j} / d n_{k,l} = 0 otherwise (tanh, logistic, generic f)",
+    r"\tfrac{\partial a^{n,h}_{i,j}}{\partial n^{n,h}_{i,j}} = \dot f^{n,h}(n^{n,h}_{i,j})",
+)
 def _8_51():
     x = sp.Symbol("x")
     logistic = lambda n: 1 / (1 + sp.exp(-n))   # noqa: E731
@@ -1031,8 +1117,12 @@ def _8_53():
 # ---------------------------------------------------------------------------------------------
 
 
-@check("P8.1", "The convolution kernel is the correlation kernel flipped both ways: W * P = rot180(W) (x) P; P8.1's figures",
-       r"\mathbf{W} * \mathbf{P} = (\operatorname{rot180} \mathbf{W}) \otimes \mathbf{P}")
+@check(
+    "P8.1",
+    "The convolution kernel is the correlation kernel flipped both ways: W * P = rot180(W) (x) P; P8.1's "
+    "figures",
+    r"\mathbf{W} * \mathbf{P} = (\operatorname{rot180} \mathbf{W}) \otimes \mathbf{P}",
+)
 def _p8_1():
     for (r, c), (R_r, R_c) in KERNELS:
         W, P = sym("w", (r, c)), sym("p", (R_r, R_c))
@@ -1042,7 +1132,7 @@ def _p8_1():
     fig1 = [[0, 0, 7, 8, 9], [0, 0, 4, 5, 6], [0, 0, 1, 2, 3], z5, z5]            # w_{i,j}
     fig2 = [[9, 8, 7, 0, 0], [6, 5, 4, 0, 0], [3, 2, 1, 0, 0], z5, z5]            # w_{-i,j}
     fig3 = [z5, z5, [3, 2, 1, 0, 0], [6, 5, 4, 0, 0], [9, 8, 7, 0, 0]]            # w_{-i,-j}
-    fig4 = [z5, [0, 3, 2, 1, 0], [0, 6, 5, 4, 0], [0, 9, 8, 7, 0], z5]            # w_{m-i,n-j}, i = m-3..m+1, j = n+1..n-3
+    fig4 = [z5, [0, 3, 2, 1, 0], [0, 6, 5, 4, 0], [0, 9, 8, 7, 0], z5]            # w_{m-i,n-j}: i = m-3.., j = n+1..
     w = lambda i, j: 1 + i + 3 * j if 0 <= i <= 2 and 0 <= j <= 2 else 0          # noqa: E731
     same(fig1, table((5, 5), lambda q, k: w(k - 2, 2 - q)), "first figure vs w_{i,j}")
     same(fig2, table((5, 5), lambda q, k: w(-(k - 2), 2 - q)), "second figure vs w_{-i,j}")
@@ -1054,9 +1144,14 @@ def _p8_1():
     same(fig4, np.roll(fig3, (-1, 1), axis=(0, 1)), "w_{m-i,n-j} is w_{-i,-j} moved to (m, n)")
 
 
-@check("P8.2", "Shifting right and up has the impulse response W = [0 1; 0 0] (the solution's 'left and up' gives [1 0; 0 0])",
-       r"\mathcal{W} = \text{shift right 1, up 1}:\ \mathbf{W} = \begin{bmatrix} 0 & 1 \\ 0 & 0 \end{bmatrix}",
-       erratum="solution: 'shift the impulse one pixel to the left and one pixel up' -> 'to the right and one pixel up'")
+@check(
+    "P8.2",
+    "Shifting right and up has the impulse response W = [0 1; 0 0] (the solution's 'left and up' gives [1 0; 0 "
+    "0])",
+    r"\mathcal{W} = \text{shift right 1, up 1}:\ \mathbf{W} = \begin{bmatrix} 0 & 1 \\ 0 & 0 \end{bmatrix}",
+    erratum="solution: 'shift the impulse one pixel to the left and one pixel up' -> 'to the right and one "
+            "pixel up'",
+)
 def _p8_2():
     printed = np.array([[0, 1], [0, 0]])
 
@@ -1078,9 +1173,13 @@ def _p8_2():
               f"printed W * P vs P moved left and up, {shape}")
 
 
-@check("P8.3", "dA^{n,h} = lw^{m,n,h} [x]^ave_{r,c} dLZ^{m,n,h}: each dlz spread over its r x c block times lw (tc.avg_pool_da)",
-       r"\mathbf{dA}^{n,h} = (lw^{m,n,h}) \boxtimes^{ave}_{r^m,c^m} (\mathbf{dLZ}^{m,n,h})",
-       erratum="d lz^{m,n,h}_{i,j} / d a^{n,l}_{u',v'} = lw^{m,n,h} in the block -> only for l = h (0 for l != h)")
+@check(
+    "P8.3",
+    "dA^{n,h} = lw^{m,n,h} [x]^ave_{r,c} dLZ^{m,n,h}: each dlz spread over its r x c block times lw "
+    "(tc.avg_pool_da)",
+    r"\mathbf{dA}^{n,h} = (lw^{m,n,h}) \boxtimes^{ave}_{r^m,c^m} (\mathbf{dLZ}^{m,n,h})",
+    erratum="d lz^{m,n,h}_{i,j} / d a^{n,l}_{u',v'} = lw^{m,n,h} in the block -> only for l = h (0 for l != h)",
+)
 def _p8_3():
     for (r, c), R in POOLS:
         A, lw = sym("a", (2,) + R), sym("lw", (2,))
@@ -1102,9 +1201,15 @@ def _p8_3():
             fails(printed, d, f"printed d lz^h_({i},{j}) / d a^l (no l = h), window {r}x{c}")
 
 
-@check("P8.4", "dlw^{m,n,h} = sum_i sum_j dlz^h_{i,j} {sum_u sum_v a^h_{r(i-1)+u,c(j-1)+v}} = 1 [+]^ave_{S_r,S_c}(dLZ o (1 [+]^ave_{r,c} A))",
-       r"dlw^{m,n,h} = \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} dlz^{m,n,h}_{i,j} \Big\{ \sum_{u=1}^{r^m} \sum_{v=1}^{c^m} a^{n,h}_{r^m(i-1)+u,\,c^m(j-1)+v} \Big\}",
-       erratum="[+]^ave (weight 1/(rc)) in dlw = [+]^ave_{S_r,S_c}(dLZ o ([+]^ave_{r,c} A)) -> both pools with weight 1")
+@check(
+    "P8.4",
+    "dlw^{m,n,h} = sum_i sum_j dlz^h_{i,j} {sum_u sum_v a^h_{r(i-1)+u,c(j-1)+v}} = 1 [+]^ave_{S_r,S_c}(dLZ o (1 "
+    "[+]^ave_{r,c} A))",
+    r"dlw^{m,n,h} = \sum_{i=1}^{S^m_r} \sum_{j=1}^{S^m_c} dlz^{m,n,h}_{i,j} \Big\{ \sum_{u=1}^{r^m} "
+    r"\sum_{v=1}^{c^m} a^{n,h}_{r^m(i-1)+u,\,c^m(j-1)+v} \Big\}",
+    erratum="[+]^ave (weight 1/(rc)) in dlw = [+]^ave_{S_r,S_c}(dLZ o ([+]^ave_{r,c} A)) -> both pools with "
+            "weight 1",
+)
 def _p8_4():
     for (r, c), R in POOLS:
         A, lw = sym("a", (2,) + R), sym("lw", (2,))
@@ -1122,26 +1227,38 @@ def _p8_4():
         fails(averaged, printed_sum, f"P8.4 abbreviated with average weights, window {r}x{c}")
 
 
-@check("E8.8", "max pooling backward: dlz_{i,j} goes to the pixel that is the maximum of window (i, j) (tc.max_pool_da = sympy.diff of Max)",
-       r"da_{u',v'} = \sum_{(i,j):\ (u',v') = \arg\max \text{window}(i,j)} dlz_{i,j}")
+@check(
+    "E8.8",
+    "max pooling backward: dlz_{i,j} goes to the pixel that is the maximum of window (i, j) (tc.max_pool_da = "
+    "sympy.diff of Max)",
+    r"da_{u',v'} = \sum_{(i,j):\ (u',v') = \arg\max \text{window}(i,j)} dlz_{i,j}",
+)
 def _e8_8():
     cases = [((2, 2), None, (4, 4)), ((1, 2), None, (3, 5)), ((2, 2), 1, (3, 3)), ((2, 3), (1, 2), (3, 5))]
     for seed, (size, stride, shape) in enumerate(cases):
         A = sp.symarray("a", shape, real=True)
         s_r, s_c = stride if isinstance(stride, tuple) else (stride or size[0], stride or size[1])
         S = tc.output_size(shape, size, stride=(s_r, s_c))
-        Z = table(S, lambda i, j: sp.Max(*[A[s_r * i + k, s_c * j + l] for k in range(size[0]) for l in range(size[1])]))
+        Z = table(S, lambda i, j: sp.Max(*[A[s_r * i + k, s_c * j + l]
+                                           for k in range(size[0]) for l in range(size[1])]))
         G = sym("g", S)
         values = {a: sp.Integer(int(v)) for a, v in
                   zip(A.flat, np.random.default_rng(seed).permutation(A.size))}   # distinct: no ties
         true = emap(lambda e: e.xreplace(values), grad(total(G * Z), A))   # Heaviside(+-k) evaluates to 1 or 0
         A_num = emap(lambda a: values[a], A)
-        same(tc.max_pool(A_num, size, stride=stride), emap(lambda e: e.xreplace(values), Z), f"max_pool vs Max, {shape}")
-        same(tc.max_pool_da(G, A_num, size, stride=stride), true, f"max_pool_da vs d(sum g Max)/dA, {shape}, {size}, {stride}")
+        same(tc.max_pool(A_num, size, stride=stride), emap(lambda e: e.xreplace(values), Z),
+             f"max_pool vs Max, {shape}")
+        same(tc.max_pool_da(G, A_num, size, stride=stride), true,
+             f"max_pool_da vs d(sum g Max)/dA, {shape}, {size}, {stride}")
 
 
-@check("E8.9", "N = LZ . b: dLZ^{m,n} = b^m dN^m and db^m = sum_i sum_j dn^m_{i,j} lz^{m,n}_{i,j} (tc.product_dlz, tc.product_db)",
-       r"\mathbf{N}^m = \mathbf{LZ}^{m,n} b^m:\ \mathbf{dLZ}^{m,n} = b^m\,\mathbf{dN}^m,\ db^m = \sum_{i,j} dn^m_{i,j}\, lz^{m,n}_{i,j}")
+@check(
+    "E8.9",
+    "N = LZ . b: dLZ^{m,n} = b^m dN^m and db^m = sum_i sum_j dn^m_{i,j} lz^{m,n}_{i,j} (tc.product_dlz, "
+    "tc.product_db)",
+    r"\mathbf{N}^m = \mathbf{LZ}^{m,n} b^m:\ \mathbf{dLZ}^{m,n} = b^m\,\mathbf{dN}^m,\ db^m = \sum_{i,j} "
+    r"dn^m_{i,j}\, lz^{m,n}_{i,j}",
+)
 def _e8_9():
     for H, S in [(1, (2, 2)), (2, (2, 3)), (3, (3, 1))]:
         LZ, b = sym("lz", (H,) + S), sym("b", (H,))
@@ -1150,8 +1267,12 @@ def _e8_9():
         same(tc.product_db(dN, LZ), grad(F, b), f"product_db vs dF/db, {H} FMs {S}")
 
 
-@check("core-one-fm-symbols", "One FM (S_r, S_c) of sympy symbols: tc.summation_db, tc.product_db, tc.avg_pool_dlw return the scalar sum",
-       r"db = \sum_{i,j} dn_{i,j},\ \ db = \sum_{i,j} dn_{i,j}\, lz_{i,j},\ \ dlw = \sum_{i,j} dlz_{i,j} \textstyle\sum_{\text{window}} a")
+@check(
+    "core-one-fm-symbols",
+    "One FM (S_r, S_c) of sympy symbols: tc.summation_db, tc.product_db, tc.avg_pool_dlw return the scalar sum",
+    r"db = \sum_{i,j} dn_{i,j},\ \ db = \sum_{i,j} dn_{i,j}\, lz_{i,j},\ \ dlw = \sum_{i,j} dlz_{i,j} "
+    r"\textstyle\sum_{\text{window}} a",
+)
 def _core_one_fm():
     dN, LZ, A = sym("dn", (2, 3)), sym("lz", (2, 3)), sym("a", (4, 6))
     sums = tc.avg_pool(A, 2, w=1)
@@ -1174,8 +1295,14 @@ def _core_one_fm():
 # ---------------------------------------------------------------------------------------------
 
 
-@check("wu-kron", "vec(AXB) = (B^T kron A) vec(X); Wu's chain dz/dvec(y)^T (F^T kron I) = ((F kron I) dz/dvec(y))^T = vec(dz/dY F^T)^T",
-       r"\operatorname{vec}(AXB) = (B^T \otimes A) \operatorname{vec}(X),\quad \tfrac{\partial z}{\partial \operatorname{vec}(\mathbf{y})^T} (F^T \otimes I) = \operatorname{vec}\big(\tfrac{\partial z}{\partial Y} F^T\big)^T")
+@check(
+    "wu-kron",
+    "vec(AXB) = (B^T kron A) vec(X); Wu's chain dz/dvec(y)^T (F^T kron I) = ((F kron I) dz/dvec(y))^T = "
+    "vec(dz/dY F^T)^T",
+    r"\operatorname{vec}(AXB) = (B^T \otimes A) \operatorname{vec}(X),\quad \tfrac{\partial z}{\partial "
+    r"\operatorname{vec}(\mathbf{y})^T} (F^T \otimes I) = \operatorname{vec}\big(\tfrac{\partial z}{\partial Y} "
+    r"F^T\big)^T",
+)
 def _wu_kron():
     for (p, q), (q2, s), t in [((2, 3), (3, 2), 4), ((3, 1), (1, 2), 2)]:
         A, X, B = sym("A", (p, q)), sym("X", (q, s)), sym("B", (s, t))
@@ -1211,8 +1338,11 @@ def _wu_kron():
         same(dA, grad(z, A), f"dz/dA, H^m={H_m}, H^n={H_n}")
 
 
-@check("linearity", "a * (l1 b + l2 c) = a * l1 b + a * l2 c = l1 a * b + l2 a * c: tc.convolve is linear, 1-D and 2-D",
-       r"a * (\lambda_1 b + \lambda_2 c) = a * \lambda_1 b + a * \lambda_2 c = \lambda_1 a * b + \lambda_2 a * c")
+@check(
+    "linearity",
+    "a * (l1 b + l2 c) = a * l1 b + a * l2 c = l1 a * b + l2 a * c: tc.convolve is linear, 1-D and 2-D",
+    r"a * (\lambda_1 b + \lambda_2 c) = a * \lambda_1 b + a * \lambda_2 c = \lambda_1 a * b + \lambda_2 a * c",
+)
 def _linearity():
     l1, l2 = sp.symbols("lambda1 lambda2")
     for ka, kb in [((3,), (4,)), ((2, 2), (3, 4)), ((2, 3), (2, 2))]:
@@ -1223,8 +1353,12 @@ def _linearity():
         same(lhs, l1 * conv(a, b) + l2 * conv(a, c), f"... vs l1 a * b + l2 a * c, {ka}, {kb}")
 
 
-@check("full-size", "Full convolution of a size-M input with a size-k filter has M + k - 1 outputs ((M+k-1)^2 in 2-D; M + 2 for k = 3)",
-       r"M * k \rightarrow M + k - 1,\quad M^2 * k^2 \rightarrow (M+k-1)^2")
+@check(
+    "full-size",
+    "Full convolution of a size-M input with a size-k filter has M + k - 1 outputs ((M+k-1)^2 in 2-D; M + 2 for "
+    "k = 3)",
+    r"M * k \rightarrow M + k - 1,\quad M^2 * k^2 \rightarrow (M+k-1)^2",
+)
 def _full_size():
     for M in range(1, 6):
         for k in range(1, 5):
@@ -1240,9 +1374,13 @@ def _full_size():
         raise AssertionError("full-size: k = 3 does not give M + 2")
 
 
-@check("notes-filter", "Notes: filter (2, -1, 1, 1) * vector (1, 1, 2, 1) = 2(1,1,2,1,0,0,0) - (0,1,1,2,1,0,0) + (0,0,1,1,2,1,0) + (0,0,0,1,1,2,1)",
-       r"(2,-1,1,1) * (1,1,2,1) = (2,1,4,2,2,3,1)",
-       erratum="filter (2, -1, 1, 3, 1) -> (2, -1, 1, 1): the expansion has four terms of length 7 = 4 + 4 - 1")
+@check(
+    "notes-filter",
+    "Notes: filter (2, -1, 1, 1) * vector (1, 1, 2, 1) = 2(1,1,2,1,0,0,0) - (0,1,1,2,1,0,0) + (0,0,1,1,2,1,0) + "
+    "(0,0,0,1,1,2,1)",
+    r"(2,-1,1,1) * (1,1,2,1) = (2,1,4,2,2,3,1)",
+    erratum="filter (2, -1, 1, 3, 1) -> (2, -1, 1, 1): the expansion has four terms of length 7 = 4 + 4 - 1",
+)
 def _notes_filter():
     vector = [1, 1, 2, 1]
     rows = np.array([[1, 1, 2, 1, 0, 0, 0], [0, 1, 1, 2, 1, 0, 0], [0, 0, 1, 1, 2, 1, 0], [0, 0, 0, 1, 1, 2, 1]])
@@ -1261,10 +1399,14 @@ def _rows_1d(Hm, J, k, T):
     return sym("w", (Hm, J, k)), sym("x", (J, T))
 
 
-@check("1d-multichannel-backward", "y_{i,t} = sum_j sum_tau w_{i,j,tau} x_{j,t+tau}; x_bar_j = sum_i y_bar_i * W_{i,j} (full convolution)",
-       r"\bar{x}_{j,s} = \sum_i \sum_\tau \bar{y}_{i,s-\tau}\, w_{i,j,\tau},\quad \bar{\mathbf{x}}_j = \sum_i \bar{\mathbf{y}}_i * \mathbf{W}_{i,j}",
-       erratum="x_bar_{j,t+tau} = sum_tau y_bar_{i,t} W_{i,j,tau} -> x_bar_{j,s} = sum_i sum_tau y_bar_{i,s-tau} W_{i,j,tau}; "
-               "x_bar_{j,t} = sum_tau ... lacks sum_i")
+@check(
+    "1d-multichannel-backward",
+    "y_{i,t} = sum_j sum_tau w_{i,j,tau} x_{j,t+tau}; x_bar_j = sum_i y_bar_i * W_{i,j} (full convolution)",
+    r"\bar{x}_{j,s} = \sum_i \sum_\tau \bar{y}_{i,s-\tau}\, w_{i,j,\tau},\quad \bar{\mathbf{x}}_j = \sum_i "
+    r"\bar{\mathbf{y}}_i * \mathbf{W}_{i,j}",
+    erratum="x_bar_{j,t+tau} = sum_tau y_bar_{i,t} W_{i,j,tau} -> "
+            "x_bar_{j,s} = sum_i sum_tau y_bar_{i,s-tau} W_{i,j,tau}; x_bar_{j,t} = sum_tau ... lacks sum_i",
+)
 def _multichannel():
     for Hm, J, k, T in [(1, 1, 3, 5), (2, 3, 3, 6), (2, 2, 1, 3)]:
         W, X = _rows_1d(Hm, J, k, T)
@@ -1292,8 +1434,14 @@ def _multichannel():
             fails(one_i, true, f"x_bar_(j,t) with one output FM i, H^m={Hm}")
 
 
-@check("dL/dX-full-rot180", "Notes: dL/dX = (zero-padded dL/dZ) (x) rot180(K), the full convolution K * dL/dZ; rot180 [K11 K12; K21 K22] = [K22 K21; K12 K11]",
-       r"\tfrac{\partial L}{\partial X} = \operatorname{rot180}(K) \otimes \operatorname{pad}_{k-1}\big(\tfrac{\partial L}{\partial Z}\big) = K *_{\text{full}} \tfrac{\partial L}{\partial Z}")
+@check(
+    "dL/dX-full-rot180",
+    "Notes: dL/dX = (zero-padded dL/dZ) (x) rot180(K), the full convolution K * dL/dZ; rot180 [K11 K12; K21 "
+    "K22] = [K22 K21; K12 K11]",
+    r"\tfrac{\partial L}{\partial X} = \operatorname{rot180}(K) \otimes "
+    r"\operatorname{pad}_{k-1}\big(\tfrac{\partial L}{\partial Z}\big) = K *_{\text{full}} \tfrac{\partial "
+    r"L}{\partial Z}",
+)
 def _dl_dx():
     K = _book("K", (2, 2))
     same(tc.rot180(K), [[K[1, 1], K[1, 0]], [K[0, 1], K[0, 0]]], "rot180 of the notes' 2x2 K")
@@ -1302,13 +1450,18 @@ def _dl_dx():
         Z = tc.correlate(K, X)
         F, dZ = loss(Z)
         true = grad(F, X)
-        same(tc.correlate(tc.rot180(K), pad0(dZ, (r - 1, c - 1))), true, f"rot180(K) (x) padded dL/dZ vs dL/dX, K {r}x{c}")
+        same(tc.correlate(tc.rot180(K), pad0(dZ, (r - 1, c - 1))), true,
+             f"rot180(K) (x) padded dL/dZ vs dL/dX, K {r}x{c}")
         same(tc.convolve(K, dZ, mode="full"), true, f"K * dL/dZ (full) vs dL/dX, K {r}x{c}")
         same(tc.conv_da(dZ[None], K[None, None], (1,) + R)[0], true, f"conv_da vs dL/dX, K {r}x{c}")
 
 
-@check("dL/dK-sum", "Notes: dL/dK_{u,v} = sum over all outputs (i, j) of dL/dz_{i,j} dz_{i,j}/dK_{u,v} (tc.conv_dlw)",
-       r"\tfrac{\partial L}{\partial K_{u,v}} = \sum_{i}\sum_{j} \tfrac{\partial L}{\partial z_{i,j}} \tfrac{\partial z_{i,j}}{\partial K_{u,v}}")
+@check(
+    "dL/dK-sum",
+    "Notes: dL/dK_{u,v} = sum over all outputs (i, j) of dL/dz_{i,j} dz_{i,j}/dK_{u,v} (tc.conv_dlw)",
+    r"\tfrac{\partial L}{\partial K_{u,v}} = \sum_{i}\sum_{j} \tfrac{\partial L}{\partial z_{i,j}} "
+    r"\tfrac{\partial z_{i,j}}{\partial K_{u,v}}",
+)
 def _dl_dk():
     for (r, c), R in KERNELS:
         K, X = sym("K", (r, c)), sym("X", R)
@@ -1339,9 +1492,13 @@ def _dl_db():
                 fails(dZ[i, j], true, f"printed dL/dB = dL/dz_({i + 1},{j + 1})")
 
 
-@check("slides-feature-map", "Slides: the 5x5 feature map is detector (x) image (correlation); the printed entry (3, 3) is 1 but should be 0",
-       r"\text{Feature Map} = \text{Detector} \otimes \text{Image}",
-       erratum="feature map row 3 (1, 0, 1, 2, 1) -> (1, 0, 0, 2, 1)")
+@check(
+    "slides-feature-map",
+    "Slides: the 5x5 feature map is detector (x) image (correlation); the printed entry (3, 3) is 1 but should "
+    "be 0",
+    r"\text{Feature Map} = \text{Detector} \otimes \text{Image}",
+    erratum="feature map row 3 (1, 0, 1, 2, 1) -> (1, 0, 0, 2, 1)",
+)
 def _slides_feature_map():
     printed = np.array([[0, 1, 0, 0, 0], [0, 1, 1, 1, 0], [1, 0, 1, 2, 1], [1, 4, 2, 1, 0], [0, 0, 1, 2, 1]])
     corrected = printed.copy()
@@ -1372,8 +1529,11 @@ def _slides_integral():
     same(left, sp.exp(-t) - sp.exp(-2 * t), "e^-t * e^-2t = e^-t - e^-2t")
 
 
-@check("same-padding", "Notes: VALID (no padding) gives M - k + 1; SAME pads (k - 1)/2 for odd k and keeps M; stride floors",
-       r"\text{VALID}: M-k+1,\quad \text{SAME}: P^d = \tfrac{k-1}{2} \Rightarrow M")
+@check(
+    "same-padding",
+    "Notes: VALID (no padding) gives M - k + 1; SAME pads (k - 1)/2 for odd k and keeps M; stride floors",
+    r"\text{VALID}: M-k+1,\quad \text{SAME}: P^d = \tfrac{k-1}{2} \Rightarrow M",
+)
 def _same_padding():
     for M in range(1, 7):
         for k in (1, 3, 5):
