@@ -1,0 +1,128 @@
+"""The grading pipeline end to end, with nbgrader and real kernels: release -> submissions (the
+solution, the blank release, each typical mistake, three students) -> autograde -> feedback ->
+CSV. Every submission is graded once per test session (the `graded` fixture)."""
+import csv
+import json
+import re
+
+import pytest
+
+from autograder import pipeline, samples
+from autograder.course import ASSIGNMENT, NOTEBOOKS, Course
+
+BROKEN = "zz-broken"   # a submission whose notebook is not JSON: grading it fails, nothing is lost
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("course")
+    course = Course(release=tmp / "release", work=tmp / "work")
+    pipeline.build_release(course)
+    students = samples.STUDENTS + tuple(samples.Student(f"mistake-{m.name}", mistakes=(m.name,))
+                                        for m in samples.MISTAKES)
+    inbox = samples.write(students, tmp / "inbox", course)
+    (inbox / BROKEN).mkdir()
+    (inbox / BROKEN / "e8_07.ipynb").write_text("{ not a notebook")
+    ids = pipeline.collect(inbox, course)
+    run = pipeline.grade(ids, course)
+    pipeline.feedback([s.id for s in samples.STUDENTS] + ["mistake-correlation-for-convolution"], course)
+    grades_csv = pipeline.export(tmp / "grades.csv", course)
+    scores = {s: pipeline.cell_scores(s, course) for s in ids if s != BROKEN}
+    return dict(course=course, run=run, scores=scores, csv=grades_csv, inbox=inbox)
+
+
+def by_notebook(scores, name):
+    return {k: v for k, v in scores.items() if k.startswith(name + "_")}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_solution_scores_full_points(graded, name):
+    cells = by_notebook(graded["scores"]["ada"], name)
+    assert cells
+    for grade_id, (score, max_score, manual) in cells.items():
+        if manual:   # an explanation: waits for the instructor
+            assert grade_id.endswith("_explain")
+        else:
+            assert score == max_score > 0, grade_id
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_blank_release_scores_zero_on_every_cell(graded, name):
+    cells = by_notebook(graded["scores"]["ben"], name)
+    assert cells and all(score == 0 and not manual for score, _, manual in cells.values())
+
+
+@pytest.mark.parametrize("mistake", samples.MISTAKES, ids=lambda m: m.name)
+def test_mistake_loses_points_on_exactly_the_affected_parts(graded, mistake):
+    solution, wrong = graded["scores"]["ada"], graded["scores"][f"mistake-{mistake.name}"]
+    lost = {g for g in wrong if wrong[g][0] < solution[g][0]}
+    assert lost == set(mistake.loses)
+    assert all(wrong[g][0] == 0 for g in lost), "a failed test cell scores 0"
+    assert all(wrong[g] == solution[g] for g in wrong if g not in lost)
+
+
+def test_end_to_end_csv_totals(graded):
+    with open(graded["csv"], newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
+    totals = {s.id: float(rows[s.id]["score"]) for s in samples.STUDENTS}
+    # 74 points in all, 4 of them for two explanations graded by hand later: 70 autograded.
+    # cy: e8_03 missing (-8), E8.6 (i) correlation for convolution (-3), E8.9 db over every
+    # axis (-1 visible, -1 stack of maps, -1 batch): 70 - 14 = 56.
+    assert totals == {"ada": 70.0, "ben": 0.0, "cy": 56.0}
+    assert {float(rows[s]["max_score"]) for s in totals} == {74.0}
+
+
+def test_deleted_test_cells_come_back_and_skip_tags_do_not_skip(graded):
+    cy = graded["scores"]["cy"]
+    assert cy["e8_06_i_hidden"] == (0.0, 3.0, False)            # deleted by cy, added back, run
+    assert cy["e8_09_db_fms_hidden"][0] == cy["e8_09_db_batch_hidden"][0] == 0.0   # tagged skip-execution
+    graded_nb = json.loads((graded["course"].autograded("cy") / "e8_06.ipynb").read_text())
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in graded_nb["cells"]]
+    assert "e8_06_i_hidden" in ids
+
+
+def test_a_missing_notebook_scores_zero(graded):
+    assert all(score == 0 for score, _, _ in by_notebook(graded["scores"]["cy"], "e8_03").values())
+
+
+def test_a_grading_run_loses_no_submission_and_no_grade(graded):
+    course, run = graded["course"], graded["run"]
+    assert set(run.failed) == {BROKEN}
+    assert (course.submitted(BROKEN) / "e8_07.ipynb").read_text() == "{ not a notebook"
+    for student in graded["scores"]:
+        for name in samples.submission(samples.Student("x")):
+            original = graded["inbox"] / student / f"{name}.ipynb"
+            if original.exists():
+                assert (course.submitted(student) / f"{name}.ipynb").read_bytes() == original.read_bytes()
+    table = {row[0] for row in pipeline.grade_table(course)}
+    assert set(graded["scores"]) <= table
+
+
+def feedback_page(graded, student, name):
+    return (graded["course"].feedback(student) / f"{name}.html").read_text(encoding="utf-8")
+
+
+def test_feedback_says_what_is_wrong_without_the_hidden_tests(graded):
+    page = feedback_page(graded, "mistake-correlation-for-convolution", "e8_06")
+    assert "is the correlation W (x) P, but the task asks for the convolution W * P" in page
+    assert "hidden tests: not shown" in page
+    assert "BEGIN HIDDEN TESTS" not in page and "checks.compare" not in page
+    assert "Traceback (most recent call last)" not in page, "tracebacks are minimal"
+
+
+def test_feedback_names_a_wrong_shape_and_the_padding(graded):
+    page = feedback_page(graded, "cy", "e8_09")
+    assert "has shape ()" in page and "but the answer has shape" in page
+
+
+def test_feedback_exists_for_every_submitted_notebook(graded):
+    for student in samples.STUDENTS:
+        present = {p.stem for p in (graded["inbox"] / student.id).glob("*.ipynb")}
+        written = {p.stem for p in graded["course"].feedback(student.id).glob("*.html")}
+        assert written == present
+
+
+def test_time_to_autograde_one_full_submission(graded):
+    seconds = graded["run"].seconds["ada"]
+    print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds:.1f} s")
+    assert seconds < 120
