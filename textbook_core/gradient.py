@@ -17,8 +17,10 @@ from .hierarchy import conv_args, max_pool, pool_args
 
 def _per_fm(X):
     """Sum over rows, cols and batch axes: one value per FM ``(H,)``, or a scalar for one FM."""
-    X = X.sum(axis=(-2, -1))
-    return X if X.ndim <= 1 else X.reshape(-1, X.shape[-1]).sum(axis=0)
+    X = np.asarray(X.sum(axis=(-2, -1)))    # a sympy sum comes back bare: wrap it again
+    if X.ndim == 0:
+        return X[()]
+    return X if X.ndim == 1 else X.reshape(-1, X.shape[-1]).sum(axis=0)
 
 
 def summation_dlz(dN):
