@@ -162,6 +162,13 @@ def test_picture_follows_the_state_and_is_the_static_fallback():
     assert bundle["text/plain"] == d.describe()
 
 
+def test_initial_step_can_count_from_the_end():
+    d = ConvolutionDemo("E8.4 image", "plus (E8.1)", step=-1, draw=False)
+    assert d.step == 8 and d.state["index"] == (2, 2)
+    d = ConvolutionDemo("E8.4 image", "plus (E8.1)", step=4, draw=False)
+    assert d.state["index"] == (1, 1) and d.describe().endswith(f"= {d.output()[1, 1]:g}")
+
+
 def test_figure_draws_the_current_step():
     d = ConvolutionDemo("face (slides, 7x7)", "feature detector (slides)", draw=False)
     d.controls["step"].value = 6

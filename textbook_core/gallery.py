@@ -16,15 +16,9 @@ import time
 
 from . import data, plotting
 
-NETWORK_GROUPS = [dict(H=4, r=3, size=2), dict(H=6, r=3, size=2)]
-"""Figure 8.11's network for the gallery and the walkthrough: two convolution-pooling groups."""
-
-
 def trained_network(seed=0):
-    """Train Figure 8.11's network on squares vs diamonds; returns (net, history, seconds)."""
-    from .network import train_squares_vs_diamonds
-
-    return train_squares_vs_diamonds(seed, groups=NETWORK_GROUPS)
+    """Figure 8.11's trained network: `plotting.train_figure_8_11` (net, history, seconds)."""
+    return plotting.train_figure_8_11(seed)
 
 
 def pictures():

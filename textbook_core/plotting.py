@@ -728,7 +728,7 @@ def figure_8_11(net, image=None, class_names=data.SHAPE_LABELS):
     bars = ax_a.bar(range(len(A[M][0])), A[M][0], color="tab:orange")
     ax_a.bar_label(bars, [f"{a:.3f}" for a in A[M][0]])
     ax_a.set_xticks(range(len(A[M][0])), class_names[:len(A[M][0])])
-    ax_a.set_ylim(0, 1)
+    ax_a.set_ylim(0, 1.12)
     ax_a.set_title(rf"$a^{{{M}}}$ = softmax", fontsize=9)
     ax_a.set_label("output")
     for left, right in zip(columns, columns[1:]):
@@ -736,6 +736,21 @@ def figure_8_11(net, image=None, class_names=data.SHAPE_LABELS):
     _arrow(fig, columns[-1][len(columns[-1]) // 2], ax_p)
     _arrow(fig, ax_p, ax_a)
     return fig
+
+
+FIGURE_8_11_GROUPS = (dict(H=4, r=3, size=2), dict(H=6, r=3, size=2))
+"""Figure 8.11's two convolution-pooling groups for squares vs diamonds: 15x15 -> 4x13x13 ->
+4x6x6 -> 6x4x4 -> 6x2x2 -> vec (24) -> softmax over 2 classes."""
+
+
+def train_figure_8_11(seed=0):
+    """Train Figure 8.11's network (`FIGURE_8_11_GROUPS`) on squares vs diamonds.
+
+    Returns ``(net, history, seconds)`` from `network.train_squares_vs_diamonds`.
+    """
+    from .network import train_squares_vs_diamonds
+
+    return train_squares_vs_diamonds(seed, groups=[dict(g) for g in FIGURE_8_11_GROUPS])
 
 
 def kernels_figure(net):
@@ -843,14 +858,46 @@ def figure_8_12(seed=0):
     return fig
 
 
+def derivations_markdown(labels, *, run=True):
+    """The derivation steps `labels` of `textbook_core.derivations` as Markdown with LaTeX.
+
+    Each step shows its equation, what sympy checks and, with ``run=True``, the outcome of
+    running the check now (the library's code on symbols against the printed sum and
+    ``sympy.diff``); where the printed equation is wrong, the erratum.
+    """
+    from .derivations import registry
+
+    records = registry()
+    lines = []
+    for label in labels:
+        c = records[label]
+        outcome = ""
+        if run:
+            try:
+                c.func()
+                outcome = "✓ holds"
+            except AssertionError as err:
+                outcome = f"✗ fails: {err}"
+        lines.append(f"**({label})** $${c.latex}$$")
+        lines.append(f"> sympy: {c.statement}. {outcome}".rstrip())
+        if c.erratum:
+            lines.append(f">\n> *Erratum:* {c.erratum}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def gradient_check_figure(checks):
     """Analytic against numerical derivatives, one panel per path.
 
     `checks` maps a path's name to a pair (analytic, numerical) of equal-shaped arrays; every
     element is one point, and the points lie on the diagonal when the derivation is right.
     """
-    fig = new_figure(3.0 * len(checks), 3.3)
-    axes = np.atleast_1d(fig.subplots(1, len(checks)))
+    cols = min(4, len(checks))
+    rows = -(-len(checks) // cols)
+    fig = new_figure(3.2 * cols, 3.4 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(checks):]:
+        ax.set_axis_off()
     for ax, (name, (analytic, numeric)) in zip(axes, checks.items()):
         analytic, numeric = np.ravel(analytic), np.ravel(numeric)
         lim = float(max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-12)) * 1.1

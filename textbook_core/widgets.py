@@ -98,6 +98,9 @@ class ConvolutionDemo:
     padding, stride : int
         Initial P^d and S^t.
     operation : {"correlate", "convolve"}
+    step : int
+        Initial step of the sliding window (row-major); negative counts from the last, so -1
+        shows the whole output map.
     draw : bool
         Render the picture after every change (tests may turn it off to go faster; `figure()`
         still draws on demand).
@@ -119,7 +122,7 @@ class ConvolutionDemo:
     """
 
     def __init__(self, shape="square (Figure 8.4)", kernel="horizontal (Figure 8.5)", *,
-                 padding=0, stride=1, operation="correlate", draw=True):
+                 padding=0, stride=1, operation="correlate", step=0, draw=True):
         if w is None:      # pragma: no cover
             raise ImportError("the interactive demo needs ipywidgets (pip install textbook-core[course])")
         self.draw = draw
@@ -161,6 +164,8 @@ class ConvolutionDemo:
         self._build_pixels()
         self._build_weights()
         self.update()
+        if step and "error" not in self.state:
+            c["step"].value = step % (c["step"].max + 1)
 
     # -- the numbers ---------------------------------------------------------------------------
 
