@@ -43,7 +43,7 @@ __all__ = [
     "Wrong", "answer_array", "shape", "compare", "conv_alternatives", "choice",
     "check_function", "forbid", "max_pool_cases", "product_cases", "size_cases",
     "same_padding_reference", "font_signatures", "font_collisions", "check_font_kernels",
-    "shapes_network", "check_shapes_network", "random_seed",
+    "shapes_network", "check_shapes_network", "random_seed", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
 ]
 
 ATOL = 1e-6
@@ -280,7 +280,7 @@ def _describe(value):
     return repr(value)
 
 
-def check_function(name, function, reference, cases, *, forbidden=(), atol=ATOL):
+def check_function(name, function, reference, cases, *, forbidden=(), alternatives=(), atol=ATOL):
     """Hidden check: `function` agrees with `reference` on every probe in `cases`.
 
     Parameters
@@ -294,6 +294,9 @@ def check_function(name, function, reference, cases, *, forbidden=(), atol=ATOL)
         size 3, stride 1"), the arrays are passed as fresh copies to both functions.
     forbidden : tuple of callables
         Library functions the student's function must not call (`forbid`).
+    alternatives : iterable of (str, callable)
+        Known wrong functions with the reference's signature, and what they compute: when the
+        student's result equals one of theirs on a probe, the message names the mistake.
 
     Raises
     ------
@@ -313,10 +316,15 @@ def check_function(name, function, reference, cases, *, forbidden=(), atol=ATOL)
             raise
         except Exception as error:  # the student's code may raise anything
             raise Wrong(f"`{name}({call})` ({label}) raised {type(error).__name__}: {error}") from None
+        known = [(label_, _bind(alt, args, kwargs)) for label_, alt in alternatives]
         try:
-            compare(f"{name}({call})", got, expected, atol=atol)
+            compare(f"{name}({call})", got, expected, alternatives=known, atol=atol)
         except Wrong as error:
             raise Wrong(f"Probe: {label}. {error}") from None
+
+
+def _bind(function, args, kwargs):
+    return lambda: function(*_copies(args), **_copies(kwargs))
 
 
 def _copies(x):
@@ -325,6 +333,21 @@ def _copies(x):
     if isinstance(x, tuple):
         return tuple(_copies(v) for v in x)
     return x.copy() if isinstance(x, np.ndarray) else x
+
+
+MAX_POOL_MISTAKES = (
+    ("the average-pooling gradient of P8.3, which shares each window's gradient equally; max "
+     "pooling sends all of it to the window's maximum",
+     lambda dLZ, A, size, stride=None: tc.avg_pool_da(dLZ, size, stride=stride, input_shape=np.shape(A))),
+)
+"""E8.8: wrong paths that `check_function` recognises."""
+
+PRODUCT_DB_MISTAKES = (
+    ("the bias gradient summed over every axis, the feature-map axis too: each map has its own bias, so sum over "
+     "rows, columns and the batch only",
+     lambda dN, LZ: np.sum(np.asarray(dN) * np.asarray(LZ))),
+)
+"""E8.9: wrong bias gradients that `check_function` recognises."""
 
 
 def _no_ties(rng, shape):

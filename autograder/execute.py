@@ -11,6 +11,8 @@ outputs filled in.
 `HideHiddenTests` cuts the hidden tests out of the graded notebook before it becomes feedback
 HTML, leaving a line that says how many points the cell gave.
 """
+import subprocess
+
 from nbgrader.preprocessors import ClearHiddenTests, Execute
 from traitlets import Unicode
 from traitlets.utils.importstring import import_item
@@ -30,6 +32,12 @@ class Executor(Execute):
 
     def preprocess(self, nb, resources, km=None):
         return import_item(self.runner)(self, nb, resources)
+
+    async def async_start_new_kernel(self, **kwargs):
+        # The kernel's own stderr (start-up chatter) is not the student's output: cell outputs
+        # and errors come over the kernel protocol and are kept.
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        return await super().async_start_new_kernel(**kwargs)
 
 
 class HideHiddenTests(ClearHiddenTests):

@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,13 @@ class PipelineError(RuntimeError):
 
 
 def _tools_on_path():
-    """nbgrader runs the ``alembic`` command of its own environment: put that on PATH."""
+    """nbgrader runs the ``alembic`` command of its own environment: put that on PATH.
+
+    Also silences two warnings that nbgrader 0.9.6 triggers itself on every run (SQLAlchemy's
+    autoflush notice; a re-added deleted cell without an id), which say nothing to an instructor.
+    """
+    warnings.filterwarnings("ignore", message=".*not in session, add operation along.*")
+    warnings.filterwarnings("ignore", message="Cell is missing an id field.*")
     tools = os.path.dirname(sys.executable)
     if tools not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
@@ -188,12 +195,13 @@ def grade_table(course=Course()):
 
 def format_table(rows):
     """The grade table as text, one line per student."""
-    head = f"{'student':<34}" + "".join(f"{nb[3:]:>6}" for nb in NOTEBOOKS) + f"{'total':>8}{'max':>6}{'manual':>8}"
+    width = max([len("student")] + [len(r[0]) for r in rows]) + 2
+    head = f"{'student':<{width}}" + "".join(f"{nb[3:]:>6}" for nb in NOTEBOOKS) + f"{'total':>8}{'max':>6}{'manual':>8}"
     lines = [head, "-" * len(head)]
     for student, per_nb, total, pending, max_score in rows:
         cells = "".join(f"{per_nb.get(nb, 0):>6g}" for nb in NOTEBOOKS)
         manual = f"{pending:g} pts" if pending else "-"
-        lines.append(f"{student:<34}{cells}{total:>8g}{max_score:>6g}{manual:>8}")
+        lines.append(f"{student:<{width}}{cells}{total:>8g}{max_score:>6g}{manual:>8}")
     return "\n".join(lines)
 
 

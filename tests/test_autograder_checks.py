@@ -150,6 +150,15 @@ def test_average_gradient_fails_every_kind_with_the_probe_named():
                                   checks.max_pool_cases(kind, seed=4))
 
 
+def test_known_wrong_paths_are_named():
+    with pytest.raises(Wrong, match="is the average-pooling gradient of P8.3"):
+        checks.check_function("max_pool_da", average_instead_of_max, tc.max_pool_da,
+                              checks.max_pool_cases("overlap", seed=4), alternatives=checks.MAX_POOL_MISTAKES)
+    with pytest.raises(Wrong, match="Your shape is the shape of the bias gradient summed over every axis"):
+        checks.check_function("product_db", checks.PRODUCT_DB_MISTAKES[0][1], tc.product_db,
+                              checks.product_cases("db", "fms", seed=4), alternatives=checks.PRODUCT_DB_MISTAKES)
+
+
 def test_tie_rule_is_caught_only_by_the_tie_probes():
     for kind in ("basic", "batch"):
         with pytest.raises(Wrong):
