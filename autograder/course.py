@@ -42,6 +42,9 @@ COURSE_ID = "textbook-ch08"
 NOTEBOOKS = tuple(f"e8_{k:02d}" for k in range(1, 11))
 """The notebooks of the assignment, one per exercise E8.1-E8.10."""
 
+HIDDEN_NOTE = 'print("The hidden tests of this cell run when your notebook is graded.")'
+"""The line a hidden-test cell shows in the release, where its tests are cut out."""
+
 CELL_TIMEOUT = 60
 """Seconds one cell may run while grading (the slowest hidden test needs about 1 s)."""
 

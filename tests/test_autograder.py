@@ -126,3 +126,17 @@ def test_time_to_autograde_one_full_submission(graded):
     seconds = graded["run"].seconds["ada"]
     print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds:.1f} s")
     assert seconds < 120
+
+
+def test_validate_solutions_pass_and_release_fails():
+    assert pipeline.validate() == []
+
+
+def test_command_line_reports_bad_input_clearly(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    assert main(["--work", str(tmp_path), "grade", str(tmp_path / "missing")]) == 2
+    assert "error: submissions folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "autograde" in capsys.readouterr().out

@@ -67,6 +67,8 @@ def test_release_hides_solutions_and_hidden_tests(name):
             assert source.startswith("# ✏️"), "answer cells are marked for the student"
         if meta.get("solution") and kind == "markdown":
             assert source == "YOUR ANSWER HERE"
+        if meta.get("grade_id", "").endswith("_hidden"):
+            assert source.split("\n")[1:] == [course_module.HIDDEN_NOTE], "a hidden cell shows only its note"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
