@@ -292,6 +292,23 @@ def test_figure_8_12_paths_agree_with_independent_routes():
     assert value["Nm"].shape == (3, 3) and (value["Nm"] - value["LZ"] == 1).all()
 
 
+def test_derivations_markdown_shows_latex_statement_outcome_and_erratum(monkeypatch):
+    from textbook_core import derivations
+
+    text = plotting.derivations_markdown(["8.35"])
+    assert derivations.registry()["8.35"].latex in text and text.count("✓ holds") == 1
+
+    def wrong():
+        raise AssertionError("differ at index (0,)")
+
+    fake = {"X": derivations.Check("X", "a_{i}_b `q`", r"x^2", wrong, "p_1 -> p_2")}
+    monkeypatch.setattr(derivations, "registry", lambda: fake)
+    text = plotting.derivations_markdown(["X"])
+    assert "**(X)** $$x^2$$" in text and "`a_{i}_b 'q'`" in text
+    assert "✗ fails: differ at index (0,)" in text and "*Erratum:* `p_1 -> p_2`" in text
+    assert "✗" not in plotting.derivations_markdown(["X"], run=False)
+
+
 def test_gradient_check_figure_plots_each_pair():
     a, n = np.array([[1.0, -2.0]]), np.array([[1.0, -2.0 + 1e-7]])
     ax = axes_by_label(plotting.gradient_check_figure({"dA": (a, n)}))["dA"]

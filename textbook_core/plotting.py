@@ -879,9 +879,10 @@ def derivations_markdown(labels, *, run=True):
             except AssertionError as err:
                 outcome = f"✗ fails: {err}"
         lines.append(f"**({label})** $${c.latex}$$")
-        lines.append(f"> sympy: {c.statement}. {outcome}".rstrip())
+        statement = c.statement.replace("`", "'")       # plain text: a code span, not Markdown
+        lines.append(f"> sympy checks `{statement}` {outcome}".rstrip())
         if c.erratum:
-            lines.append(f">\n> *Erratum:* {c.erratum}")
+            lines.append(f">\n> *Erratum:* `{c.erratum.replace('`', chr(39))}`")
         lines.append("")
     return "\n".join(lines)
 
