@@ -127,7 +127,7 @@ def update_grid(ax, A, *, text=None, corner=None, title=None):
     if corner is not None:
         ax.patches[0].set_xy((corner[1] - 0.5, corner[0] - 0.5))
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=ax.title.get_fontsize())
 
 
 def _ink(image, value):
