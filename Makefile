@@ -23,5 +23,9 @@ bench: $(STAMP)
 	-$(PY) -m pip install --quiet --no-index torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
 	$(PY) -m bench.bench
 
+# One PNG per figure of the chapter (8.1-8.12 and the walkthroughs' pictures) in gallery/.
+gallery: $(STAMP)
+	$(PY) -m textbook_core.gallery gallery
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
