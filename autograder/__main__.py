@@ -17,14 +17,19 @@ from pathlib import Path
 
 from . import pipeline, samples
 from .course import ASSIGNMENT, NOTEBOOKS, REPO, Course
+from .sandbox import SandboxUnavailable
 
 
 def _course(args):
     return Course(work=Path(args.work).resolve()) if args.work else Course()
 
 
-def _grade_all(course, students, csv):
-    run = pipeline.grade(students, course)
+def _grade_all(course, students, csv, workers=1, problems=None):
+    run = pipeline.grade(students, course, workers=workers)
+    for student in students:
+        lines = list((problems or {}).get(student, [])) + run.notes.get(student, [])
+        if lines:
+            print(f"-- {student}:\n" + "\n".join(f"   {line}" for line in lines), file=sys.stderr)
     for student, error in run.failed.items():
         print(f"!! grading {student} failed; the submission is kept in {course.submitted(student)}:\n"
               f"{error[-2000:]}", file=sys.stderr)
@@ -52,7 +57,8 @@ def cmd_grade(args):
     course = _course(args)
     students = pipeline.collect(args.submissions, course)
     print(f"collected {len(students)} submissions: {', '.join(students)}")
-    run, folder, csv = _grade_all(course, students, args.csv or course.path("work") / "grades.csv")
+    run, folder, csv = _grade_all(course, students, args.csv or course.path("work") / "grades.csv",
+                                  args.workers, students.problems)
     print(pipeline.format_table(pipeline.grade_table(course)))
     print(f"\nfeedback: {folder}\ngrades:   {csv}")
     return 1 if run.failed else 0
@@ -118,6 +124,8 @@ def main(argv=None):
     g = sub.add_parser("grade", help="collect, autograde, feedback, CSV")
     g.add_argument("submissions", help="folder of <student>/e8_XX.ipynb")
     g.add_argument("--csv", help="where to write the grade CSV (default <work>/grades.csv)")
+    g.add_argument("--workers", type=int, default=1,
+                   help="students graded in parallel (processes); the gradebook is written by one")
     g.set_defaults(fn=cmd_grade)
     s = sub.add_parser("samples", help="write the sample submissions")
     s.add_argument("folder")
@@ -127,7 +135,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.fn(args) or 0
-    except (ValueError, pipeline.PipelineError) as error:
+    except (ValueError, pipeline.PipelineError, SandboxUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

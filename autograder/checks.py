@@ -293,7 +293,9 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
         ``(label, args, kwargs)``; the label says what the probe tests ("overlapping windows,
         size 3, stride 1"), the arrays are passed as fresh copies to both functions.
     forbidden : tuple of callables
-        Library functions the student's function must not call (`forbid`).
+        Library functions the student's function must not call (`forbid`). When `function` is
+        a student function run in the sandbox (`autograder.grading.RemoteFunction`), its source
+        is checked for them instead, and the sandbox's tripwires catch the calls.
     alternatives : iterable of (str, callable)
         Known wrong functions with the reference's signature, and what they compute: when the
         student's result equals one of theirs on a probe, the message names the mistake.
@@ -306,6 +308,12 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
     """
     if not callable(function):
         raise Wrong(f"`{name}` must be a function, got {type(function).__name__}.")
+    handoff = getattr(function, "__autograder_handoff__", None)   # a student function in the sandbox
+    used = handoff(tuple(f.__name__ for f in forbidden)) if forbidden and callable(handoff) else None
+    if used:
+        reference = next(_qualified(f) for f in forbidden if f.__name__ == used)
+        raise Wrong(f"`{name}` hands the work to {reference}, which is the answer itself: derive the path and "
+                    f"write it with numpy (other library functions are fine). This part scores 0.")
     for label, args, kwargs in cases:
         expected = reference(*_copies(args), **_copies(kwargs))
         call = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
@@ -321,6 +329,12 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
             compare(f"{name}({call})", got, expected, alternatives=known, atol=atol)
         except Wrong as error:
             raise Wrong(f"Probe: {label}. {error}") from None
+
+
+def _qualified(function):
+    """``textbook_core.max_pool_da`` for a library function, ``module.name`` otherwise."""
+    module = getattr(function, "__module__", "") or ""
+    return f"textbook_core.{function.__name__}" if module.startswith("textbook_core") else f"{module}.{function.__name__}"
 
 
 def _bind(function, args, kwargs):

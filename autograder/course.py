@@ -26,10 +26,15 @@ nbgrader's defaults that are weak for a class, and what `configure` sets instead
 - output limits: at most `MAX_OUTPUT_LINES` lines per output and `MAX_TRACEBACK_LINES` per traceback;
 - deleted cells: grade cells a student deleted are added back and run (``add_missing_cells``);
 - feedback: hidden tests are cut from the feedback HTML (`autograder.execute.HideHiddenTests`);
-- execution: the kernel run is `autograder.execute.Executor`, one class that a sandbox replaces.
+- execution: the kernel run is `autograder.execute.Executor`, whose runner is
+  `autograder.grading.run_notebook`: student code in the bubblewrap sandbox with `Limits`, test
+  cells run by the grader on plain data (the timeout, skip tag and output limits above then
+  matter only to the unsandboxed runner, `autograder.execute.run_notebook`);
+- reading and sanitizing: any submitted file is read safely (`autograder.intake`), put back in
+  the release's shape, and test cells the grader cannot decide are flagged for a manual grade.
 """
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from traitlets.config import Config
@@ -51,6 +56,43 @@ CELL_TIMEOUT = 60
 MAX_OUTPUT_LINES = 200
 MAX_TRACEBACK_LINES = 30
 
+REFERENCE_ANSWERS = {
+    "textbook_core/gradient.py": ("max_pool_da", "product_dlz", "product_db"),
+    "textbook_core/oracle.py": ("max_pool_da", "product_dlz", "product_db"),
+    "autograder/checks.py": ("same_padding_reference",),
+}
+"""Library functions that are the answer of an exercise (E8.7 ii, E8.8, E8.9): in the sandbox
+their bodies are replaced by a tripwire (`autograder.sandbox`), so no student code can run them.
+``textbook_core.output_size`` (E8.7 i) stays, since the library's own operations call it; handing
+``conv_output_size`` to it is caught by the hidden test's ``forbidden=`` (`autograder.grading`)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submitted notebook may use while it is graded (`autograder.sandbox`).
+
+    Times are wall-clock seconds, sizes MiB. A student cell that runs over `cell_timeout` is
+    stopped (its process is killed, restarted and the cells before it replayed); one call of a
+    student function on a probe may take `call_timeout`; a notebook stops running student cells
+    after `notebook_timeout`. The student's process has `memory_mb` of address space,
+    `cpu_seconds` of CPU, files up to `file_mb` and `disk_mb` of writable space (in memory,
+    gone afterwards); the grader's own check of one test cell gets `check_memory_mb` more address
+    space and `cell_timeout` seconds. Notebooks over `notebook_mb` are not opened.
+    """
+
+    cell_timeout: float = CELL_TIMEOUT
+    call_timeout: float = 10.0
+    notebook_timeout: float = 600.0
+    startup_timeout: float = 60.0
+    memory_mb: int = 1024
+    check_memory_mb: int = 2048
+    cpu_seconds: int = 900
+    disk_mb: int = 64
+    file_mb: int = 16
+    reply_mb: int = 16
+    max_restarts: int = 3
+    notebook_mb: int = 20
+
 
 @dataclass(frozen=True)
 class Course:
@@ -62,11 +104,14 @@ class Course:
         Parent directories of ``ch08/`` with the instructor and the student notebooks.
     work : str or Path
         Holds ``submitted/``, ``autograded/``, ``feedback/`` and ``gradebook.db``.
+    limits : Limits
+        Time, memory and output limits of a submission while it is graded.
     """
 
     source: Path = Path("solutions")
     release: Path = Path("notebooks")
     work: Path = Path("course")
+    limits: Limits = field(default_factory=Limits)
 
     def path(self, which):
         """Absolute path of "source", "release" or "work"."""
@@ -93,6 +138,7 @@ def configure(c, course=Course()):
     from nbgrader.preprocessors import GetGrades
 
     from .execute import Executor, HideHiddenTests
+    from .intake import SafeNotebookExporter
 
     c.CourseDirectory.root = str(REPO)
     c.CourseDirectory.course_id = COURSE_ID
@@ -104,8 +150,16 @@ def configure(c, course=Course()):
     c.CourseDirectory.feedback_directory = str(work / "feedback")
     c.CourseDirectory.db_url = f"sqlite:///{course.db}"
 
-    # The notebook run: one class, replaceable by a sandboxed one.
+    # Reading and sanitizing any submitted file; the notebook run: one class, sandboxed.
+    release = str(course.path("release"))
+    c.Autograde.exporter_class = SafeNotebookExporter
+    c.SafeNotebookExporter.release_directory = release
+    c.SafeNotebookExporter.max_bytes = int(course.limits.notebook_mb * 2 ** 20)
+    c.Canonicalize.release_directory = release
+    c.Autograde.sanitize_preprocessors = _sanitize_preprocessors()
     c.Autograde.autograde_preprocessors = _with_executor(Executor)
+    c.Executor.limits = asdict(course.limits)
+    c.Executor.release_directory = release
     c.Execute.timeout = CELL_TIMEOUT
     c.Execute.interrupt_on_timeout = True
     c.Execute.skip_cells_with_tag = "skip-" + secrets.token_hex(16)
@@ -122,11 +176,28 @@ def configure(c, course=Course()):
 
 
 def _with_executor(executor):
-    """nbgrader's autograde preprocessors, with its Execute replaced by `executor`."""
+    """nbgrader's autograde preprocessors, with its Execute replaced by `executor` and the manual
+    flags of `autograder.intake.FlagForManualGrading` saved after the grades."""
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-    return [executor if pp is Execute else pp for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+    from .intake import FlagForManualGrading
+
+    result = []
+    for pp in Autograde.class_traits()["autograde_preprocessors"].default():
+        result.append(executor if pp is Execute else pp)
+        if pp is SaveAutoGrades:
+            result.append(FlagForManualGrading)
+    return result
+
+
+def _sanitize_preprocessors():
+    """nbgrader's sanitizing steps, after `autograder.intake.Canonicalize`."""
+    from nbgrader.converters import Autograde
+
+    from .intake import Canonicalize
+
+    return [Canonicalize] + list(Autograde.class_traits()["sanitize_preprocessors"].default())
 
 
 def config(course=Course()):

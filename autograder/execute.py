@@ -1,12 +1,16 @@
 """The one place where a submitted notebook's code runs, and what the feedback may show of it.
 
-`run_notebook` executes a notebook in a fresh kernel (one kernel per notebook, cells in order,
-errors recorded and the run going on). During autograding nbgrader calls it through `Executor`,
-which `autograder.course.configure` puts in place of nbgrader's own ``Execute``. To run student
-code in a sandbox, replace `run_notebook` (``Executor.runner`` names it, so a config line
-``c.Executor.runner = "mypackage.run_in_sandbox"`` is enough): it receives the preprocessor, with
-its timeout, secret skip tag and kernel arguments, and must return ``(nb, resources)`` with the
-outputs filled in.
+During autograding nbgrader calls `Executor`, which `autograder.course.configure` puts in place
+of nbgrader's own ``Execute``; it hands the notebook to its ``runner`` function, which receives
+the preprocessor (with its timeout, secret skip tag, kernel arguments, `Executor.limits` and
+`Executor.release_directory`) and must return ``(nb, resources)`` with the outputs filled in.
+
+- ``autograder.grading.run_notebook`` (the default): student code in the bubblewrap sandbox,
+  every test cell run by the grader on plain data (see `autograder.grading`);
+- `run_notebook` here: nbgrader's own execution, every cell in one ordinary kernel with the
+  instructor's rights. It is kept for the instructor's trusted notebooks and as the baseline of
+  ``bench/grading_throughput.py``; never grade students with it (``c.Executor.runner =
+  "autograder.execute.run_notebook"``).
 
 `HideHiddenTests` cuts the hidden tests out of the graded notebook before it becomes feedback
 HTML, leaving a line that says how many points the cell gave.
@@ -14,21 +18,24 @@ HTML, leaving a line that says how many points the cell gave.
 import subprocess
 
 from nbgrader.preprocessors import ClearHiddenTests, Execute
-from traitlets import Unicode
+from traitlets import Dict, Unicode
 from traitlets.utils.importstring import import_item
 
 
 def run_notebook(executor, nb, resources):
-    """Run every cell of `nb` in one kernel with the settings of `executor` (an `Executor`)."""
+    """Run every cell of `nb` in one ordinary kernel with the settings of `executor` (unsandboxed)."""
     return Execute.preprocess(executor, nb, resources)
 
 
 class Executor(Execute):
     """nbgrader's Execute preprocessor, running the notebook through a replaceable function."""
 
-    runner = Unicode("autograder.execute.run_notebook",
+    runner = Unicode("autograder.grading.run_notebook",
                      help="Import path of the function (executor, nb, resources) -> (nb, resources) "
                           "that runs the notebook.").tag(config=True)
+    limits = Dict({}, help="Fields of autograder.course.Limits (time, memory, output limits).").tag(config=True)
+    release_directory = Unicode("", help="Parent folder of the release, shown to the sandbox read-only."
+                                ).tag(config=True)
 
     def preprocess(self, nb, resources, km=None):
         return import_item(self.runner)(self, nb, resources)

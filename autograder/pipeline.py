@@ -7,13 +7,16 @@ Each step is a function of a `autograder.course.Course`; ``python -m autograder`
 - `validate`: every solution notebook passes all of its tests, every released notebook fails them;
 - `collect`: copy a folder of submissions ``<dir>/<student>/e8_XX.ipynb`` into ``submitted/``
   (copies: the originals are never touched);
-- `grade`: autograde every collected submission; one that fails to grade is reported and the run
-  goes on, and nothing already graded is removed;
+- `grade`: autograde every collected submission, student code in the sandbox (`autograder.grading`),
+  optionally with parallel workers; a notebook that cannot be read is graded as the blank release
+  with the reason, a submission with nothing readable is reported, and the run goes on; nothing
+  already graded is removed; all gradebook writes happen in this one process;
 - `feedback`: one HTML page per notebook and student, hidden tests cut out;
 - `export`: the gradebook as nbgrader's grade CSV; `grade_table`: scores per notebook.
 """
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -99,21 +102,68 @@ def validate(course=Course()):
     return problems
 
 
+class Collected(list):
+    """The student ids `collect` copied, with ``problems``: ``{student: [message, ...]}``."""
+
+    def __init__(self, students=(), problems=None):
+        super().__init__(students)
+        self.problems = problems or {}
+
+
+def guess_notebook(name):
+    """The notebook a misnamed file probably is, or None.
+
+    >>> [guess_notebook(n) for n in ("E8-1.ipynb", "e8_01 (2).ipynb", "e8_10.ipynb.txt", "notes.ipynb")]
+    ['e8_01.ipynb', 'e8_01.ipynb', 'e8_10.ipynb', None]
+    """
+    stem = re.sub(r"\.ipynb$", "", name.strip().lower())
+    match = re.fullmatch(r"e8[\W_]*0*(\d{1,2})(?:[\W_].*)?", stem)
+    if match and 1 <= int(match.group(1)) <= len(NOTEBOOKS):
+        return f"e8_{int(match.group(1)):02d}.ipynb"
+    return None
+
+
+def _name_problems(folder):
+    """What is wrong with the file names in one student's folder (the notebooks are not opened)."""
+    wanted = {f"{nb}.ipynb" for nb in NOTEBOOKS}
+    present = {p.name for p in folder.iterdir()}
+    problems, renamed = [], set()
+    for name in sorted(present - wanted - {"timestamp.txt"}):
+        guess = guess_notebook(name)
+        if (folder / name).is_dir():
+            problems.append(f"folder {name}/ is not part of the assignment: ignored")
+        elif guess and guess not in present:
+            renamed.add(guess)
+            problems.append(f"{name} is not graded: the notebook must be named {guess} (rename it and grade again)")
+        elif guess:
+            problems.append(f"{name} looks like a second copy of {guess}: ignored, {guess} is graded")
+        else:
+            problems.append(f"{name} is not part of the assignment: ignored")
+    for name in sorted(wanted - present - renamed):
+        problems.append(f"{name} is missing: its parts score 0")
+    return problems
+
+
 def collect(submissions, course=Course()):
     """Copy ``<submissions>/<student>/*.ipynb`` into the course; returns the student ids.
 
     A folder without notebooks is reported (ValueError), not skipped silently. Files other than
-    the assignment's notebooks are not copied.
+    the assignment's notebooks are not copied; what is missing, misnamed or extra is listed in
+    the result's ``problems`` (a `Collected`).
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise ValueError(f"submissions folder {submissions} does not exist")
-    students = []
+    students, problems = [], {}
     for folder in sorted(p for p in submissions.iterdir() if p.is_dir()):
         notebooks = [folder / f"{nb}.ipynb" for nb in NOTEBOOKS if (folder / f"{nb}.ipynb").is_file()]
         if not notebooks:
             raise ValueError(f"submission {folder} holds none of the notebooks "
-                             f"{', '.join(n + '.ipynb' for n in NOTEBOOKS)}")
+                             f"{', '.join(n + '.ipynb' for n in NOTEBOOKS)}: "
+                             + "; ".join(_name_problems(folder)[:5]))
+        found = _name_problems(folder)
+        if found:
+            problems[folder.name] = found
         dest = course.submitted(folder.name)
         if dest.exists():
             shutil.rmtree(dest)
@@ -126,29 +176,134 @@ def collect(submissions, course=Course()):
         students.append(folder.name)
     if not students:
         raise ValueError(f"submissions folder {submissions} has no student folders")
-    return students
+    return Collected(students, problems)
 
 
 @dataclass
 class GradeRun:
-    """What `grade` did: seconds per student and the students whose grading failed."""
+    """What `grade` did: seconds per student, the students whose grading failed, and the notes.
+
+    ``notes[student]`` lists what the grader changed or noticed (unreadable files, restored
+    cells, stopped cells, parts flagged for a manual grade); ``precomputed`` counts the notebooks
+    graded by parallel workers and ``live`` those graded inside nbgrader's own run.
+    """
 
     seconds: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
+    precomputed: int = 0
+    live: int = 0
 
 
-def grade(students=None, course=Course()):
-    """Autograde the submissions of `students` (default: every collected one)."""
+def submitted_notebooks(student, course=Course()):
+    """The assignment's notebooks in a student's collected submission (paths)."""
+    folder = course.submitted(student)
+    return [folder / f"{nb}.ipynb" for nb in NOTEBOOKS if (folder / f"{nb}.ipynb").is_file()]
+
+
+def _unreadable(student, course):
+    """``{notebook file: reason}`` for the collected notebooks that cannot be read."""
+    from .intake import Unreadable, read_submission
+
+    problems = {}
+    for path in submitted_notebooks(student, course):
+        try:
+            read_submission(path, course.limits.notebook_mb * 2 ** 20)
+        except Unreadable as error:
+            problems[path.name] = str(error)
+    return problems
+
+
+def prepare(student, course=Course()):
+    """Sanitize and grade one student's notebooks outside nbgrader (a parallel worker's job).
+
+    Returns ``{notebook key: results}`` for `autograder.grading.PRECOMPUTED`: nbgrader's own run
+    then finds each notebook's results instead of running it again. Only reads the gradebook.
+    """
+    import nbformat
+
+    from . import grading
+    from .intake import SafeNotebookExporter
+
+    _tools_on_path()
+    cfg = config(course)
+    results = {}
+    for path in submitted_notebooks(student, course):
+        exporter = SafeNotebookExporter(config=cfg)
+        for pp in cfg.Autograde.sanitize_preprocessors:
+            exporter.register_preprocessor(pp, enabled=True)
+        resources = {"unique_key": path.stem, "output_files_dir": f"{path.stem}_files",
+                     "nbgrader": {"student": student, "assignment": ASSIGNMENT, "notebook": path.stem,
+                                  "db_url": f"sqlite:///{course.db}"}}
+        output, resources = exporter.from_filename(str(path), resources=resources)
+        nb = nbformat.reads(output, as_version=4)
+        results[grading.notebook_key(nb, resources)] = grading.grade_notebook(
+            nb, resources, course.limits, str(course.path("release")))
+    return results
+
+
+def _timed_prepare(student, course):
+    start = time.perf_counter()
+    return prepare(student, course), time.perf_counter() - start
+
+
+def grade(students=None, course=Course(), workers=1):
+    """Autograde the submissions of `students` (default: every collected one).
+
+    With ``workers > 1`` that many processes run the students' code and the tests (`prepare`)
+    while this process writes each finished student to the gradebook through nbgrader, one at
+    a time. A student none of whose notebooks can be read is reported in ``failed``.
+    """
+    from . import grading, intake
+    from .sandbox import SandboxUnavailable, check
+
+    problem = check(course.limits)
+    if problem:
+        raise SandboxUnavailable(problem)
     api = nbgrader_api(course)
     if students is None:
         students = sorted(p.name for p in course.submitted().iterdir() if (p / ASSIGNMENT).is_dir())
     run = GradeRun()
+    gradable = []
     for student in students:
+        unreadable = _unreadable(student, course)
+        if unreadable and len(unreadable) == len(submitted_notebooks(student, course)):
+            run.failed[student] = "nothing to grade: " + "; ".join(f"{n}: {why}" for n, why in unreadable.items())
+        else:
+            gradable.append(student)
+    intake.NOTES.clear()
+
+    def autograde(student, seconds=0.0):
         start = time.perf_counter()
+        before = len(grading.PRECOMPUTED)
         result = api.autograde(ASSIGNMENT, student, force=True, create=True)
-        run.seconds[student] = time.perf_counter() - start
+        run.seconds[student] = seconds + time.perf_counter() - start
+        run.precomputed += before - len(grading.PRECOMPUTED)
         if not result.get("success"):
             run.failed[student] = result.get("error", "") + result.get("log", "")
+
+    if workers <= 1 or len(gradable) <= 1:
+        for student in gradable:
+            autograde(student)
+    else:
+        import concurrent.futures
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {pool.submit(_timed_prepare, student, course): student for student in gradable}
+            for future in concurrent.futures.as_completed(futures):
+                student, seconds = futures[future], 0.0
+                try:
+                    results, seconds = future.result()
+                    grading.PRECOMPUTED.update(results)
+                except Exception as error:   # graded live by nbgrader's run instead
+                    intake.NOTES.setdefault((student, "*"), []).append(f"parallel worker failed: {error!r}")
+                autograde(student, seconds)
+    grading.PRECOMPUTED.clear()
+    for (student, notebook), messages in sorted(intake.NOTES.items()):
+        run.notes.setdefault(student, []).extend(f"{notebook}: {m}" for m in messages)
+    run.live = sum(len(submitted_notebooks(s, course)) for s in gradable) - run.precomputed
     return run
 
 

@@ -1,0 +1,600 @@
+"""Grading a notebook without trusting it: student code in the sandbox, tests in the grader.
+
+nbgrader's usual way runs the hidden tests inside the student's kernel, where the student's code
+can replace ``numpy.allclose``, hide cells with an input transformer or skip them with a tag. Here
+(`run_notebook`, the `autograder.execute.Executor`'s runner) the two never share a process:
+
+1. The student's cells (setup, answers, their own cells) run in order in a sandboxed
+   `autograder.worker` (`autograder.sandbox`), which records their outputs. A cell that runs
+   over its time limit, ends the process or floods the output is stopped; the process is then
+   started again and the cells before it replayed, so one bad cell costs only what depends on it.
+2. Every test cell (visible and hidden) is run by the grader instead, at its place in the
+   notebook, with the instructor's source from the gradebook (never the submitted copy). Its free
+   names are read from the student's process as plain data (`autograder.wire`); a function comes
+   back as a `RemoteFunction` that calls the student's code in the sandbox on the grader's probes
+   and returns plain data. The test itself runs in a child of the grader's process (fork), with
+   the grader's numpy, textbook_core and checks, a time limit and a memory limit, and its outcome
+   becomes the cell's output (an error output fails the cell, as nbgrader expects).
+3. A function that hands its work to the library's own answer scores 0 on the parts whose hidden
+   test names that answer in ``forbidden=``: seen in the source (`LibraryUse`: the function and
+   every function of the student it uses, through aliases, imports and ``getattr`` strings) or at
+   run time (the sandbox's tripwires, `autograder.course.REFERENCE_ANSWERS`).
+4. When the grader cannot decide (its own check ran out of time or memory on the student's
+   data), the cell scores 0 for now and is flagged for a manual grade, with the reason
+   (`autograder.intake.FlagForManualGrading`).
+
+`prepare` does steps 1-4 for one student outside nbgrader (for parallel workers); its results
+are keyed by the notebook's content and picked up by `run_notebook` in `PRECOMPUTED`.
+"""
+import ast
+import builtins
+import copy
+import hashlib
+import io
+import json
+import os
+import re
+import resource
+import select
+import signal
+import sys
+import time
+import warnings
+from dataclasses import asdict
+
+import nbformat
+
+from . import wire
+from .course import Limits
+from .intake import note
+from .sandbox import Sandbox, SessionError
+
+PRECOMPUTED = {}
+"""``{notebook key: results}`` computed ahead by `prepare` (parallel grading); used once."""
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+MAX_TEST_OUTPUT = 20_000
+
+
+# ---------------------------------------------------------------------------------------------
+# What the gradebook says about a notebook
+# ---------------------------------------------------------------------------------------------
+
+def gradebook_cells(db_url, assignment, notebook):
+    """``(sources, grade_cells)``: instructor sources by grade id, and the grade ids of test cells."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        nb = gb.find_notebook(notebook, assignment)
+        sources = {c.name: (c.cell_type, c.source, bool(c.locked)) for c in nb.source_cells}
+        solutions = {c.name for c in nb.solution_cells}
+        tests = {c.name for c in nb.grade_cells if c.cell_type == "code" and c.name not in solutions}
+    return sources, tests
+
+
+def strip_hidden(source):
+    """A test cell's source as the student sees it: the hidden region cut out."""
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        elif HIDDEN_END in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _meta(cell):
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3: does a function hand its work to the library?
+# ---------------------------------------------------------------------------------------------
+
+LIBRARY_ROOTS = ("textbook_core", "autograder")
+
+
+def parse_cell(source):
+    """The AST of a student cell (magics turned into Python first), or None if it is not Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+class LibraryUse:
+    """Which library names each of the student's functions reaches, read from the source.
+
+    ``references("max_pool_da")`` collects, over the definition(s) of ``max_pool_da`` and every
+    function of the student it names (recursively): attributes (``tc.max_pool_da``,
+    ``textbook_core.gradient.max_pool_da``), names imported from ``textbook_core`` or
+    ``autograder`` (``from textbook_core import max_pool_da as f``; with ``import *`` every free
+    name), and identifier-like strings (``getattr(tc, "max_pool_da")``).
+
+    >>> use = LibraryUse(["import textbook_core as tc", "def g(x):\\n    return tc.max_pool_da(x)",
+    ...                   "def f(x):\\n    return g(x) + np.sum(x)"])
+    >>> sorted(use.references("f") & {"max_pool_da", "sum"})
+    ['max_pool_da', 'sum']
+    """
+
+    def __init__(self, sources):
+        self.aliases, self.star, self.defs = {}, False, {}
+        for source in sources:
+            tree = parse_cell(source)
+            if tree is not None:
+                self._collect(tree.body)
+
+    def _collect(self, body):
+        for node in body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in LIBRARY_ROOTS:
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.star = True
+                    else:
+                        self.aliases[alias.asname or alias.name] = alias.name
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.defs.setdefault(node.name, []).append(node)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name) and node.value is not None:
+                            self.defs.setdefault(name.id, []).append(node.value)
+            for field in ("body", "orelse", "finalbody", "handlers"):   # if/for/while/try/with at top level
+                inner = getattr(node, field, None)
+                if isinstance(inner, list) and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                        ast.ClassDef)):
+                    self._collect([n for n in inner if isinstance(n, ast.AST)])
+            if isinstance(node, ast.ExceptHandler):
+                self._collect(node.body)
+
+    def references(self, name):
+        found, seen, stack = set(), set(), [name]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for definition in self.defs.get(current, []):
+                for node in ast.walk(definition):
+                    if isinstance(node, ast.Attribute):
+                        found.add(node.attr)
+                    elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                        if node.id in self.defs:
+                            stack.append(node.id)
+                        elif node.id in self.aliases:
+                            found.add(self.aliases[node.id])
+                        elif self.star:
+                            found.add(node.id)
+                    elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+                        found.add(node.value)
+                    elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in LIBRARY_ROOTS:
+                        found.update(a.name for a in node.names)
+        return found
+
+
+def handoff_message(name, reference):
+    return (f"`{name}` hands the work to {reference}, which is the answer itself: derive the path and write "
+            f"it with numpy (other library functions are fine). This part scores 0.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Student values in the grader
+# ---------------------------------------------------------------------------------------------
+
+_PROGRESS = []   # in the check process: a function that reports which phase it is in
+
+
+def _progress(message):
+    if _PROGRESS:
+        _PROGRESS[0](message)
+
+
+class Opaque:
+    """A student value that is not plain data: any use of it is a TypeError naming its type."""
+
+    def __init__(self, what):
+        object.__setattr__(self, "_what", what)
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError(f"{object.__getattribute__(self, '_what')} is not plain data (numbers, strings, "
+                        f"lists, arrays), so the grader cannot read it as an answer")
+
+    __array__ = __iter__ = __len__ = __float__ = __int__ = __index__ = __bool__ = __getitem__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
+    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __call__ = _refuse
+    __hash__ = object.__hash__
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        self._refuse()
+
+    def __repr__(self):
+        return f"<{object.__getattribute__(self, '_what')}>"
+
+
+def opaque(type_name, what):
+    """An `Opaque` whose class is named after the student's type (messages quote the type name)."""
+    safe = re.sub(r"\W", "_", type_name)[:50] or "object"
+    if not safe[0].isalpha():
+        safe = "obj_" + safe
+    return type(safe, (Opaque,), {})(what)
+
+
+class RemoteFunction:
+    """A function of the student's: calling it runs it in the sandbox on plain data.
+
+    Raises `checks.Wrong` when it reaches a tripwire (a library function that is an answer),
+    runs over the time limit or ends the student's process; an exception of the student's
+    function comes back as a `StudentError` subclass with the student's exception name.
+    """
+
+    def __init__(self, runner, handle, name, references):
+        self.runner, self.handle, self.__name__, self.references = runner, handle, name, references
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+    def __autograder_handoff__(self, names):
+        """The first of `names` (library functions) that this function's source reaches, or None."""
+        for name in names:
+            if name in self.references:
+                return name
+        return None
+
+    def __call__(self, *args, **kwargs):
+        from .checks import Wrong
+
+        session = self.runner.session
+        if session is None or not session.alive:
+            raise Wrong(f"`{self.__name__}` cannot be called: the notebook's Python process has ended "
+                        f"({self.runner.broken or 'see the cells above'}).")
+        left = self.runner.test_deadline - time.monotonic()
+        timeout = max(0.1, min(self.runner.limits.call_timeout, left))
+        _progress({"phase": "call", "name": self.__name__})
+        try:
+            value, error, tripped = session.call(self.handle, args, kwargs, timeout)
+        except SessionError as failure:
+            if failure.kind == "timeout":
+                raise Wrong(f"`{self.__name__}` did not return within {timeout:g} s on this probe and was "
+                            f"stopped (an endless loop, or far too slow).") from None
+            raise Wrong(f"`{self.__name__}` stopped the grader's run of your code: {failure}.") from None
+        finally:
+            _progress({"phase": "grader"})
+        if tripped:
+            raise Wrong(handoff_message(self.__name__, tripped[0]))
+        if error is not None:
+            ename = error[0] if error[0].isidentifier() else "Error"
+            raise type(ename, (StudentError,), {})(error[1])
+        return _bind(value, f"the value returned by `{self.__name__}`", self.runner)
+
+
+class StudentError(Exception):
+    """An exception raised by the student's function (its class is named like the student's)."""
+
+
+def _bind(value, what, runner):
+    """A decoded wire value as the grader's tests see it."""
+    if isinstance(value, wire.Function):
+        return RemoteFunction(runner, value.handle, value.name, runner.use.references(value.name))
+    if isinstance(value, wire.NotData):
+        return opaque(value.type_name, f"{what} (a {value.type_name})")
+    if isinstance(value, wire.Module):
+        return opaque("module", f"{what} (the module {value.name})")
+    if isinstance(value, list):
+        return [_bind(v, what, runner) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_bind(v, what, runner) for v in value)
+    if isinstance(value, dict):
+        return {k: _bind(v, what, runner) for k, v in value.items()}
+    return value
+
+
+def free_names(source):
+    """Names a test cell reads that it does not get from Python itself."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+    return {n for n in names if not hasattr(builtins, n)}
+
+
+_SETUP = {}
+
+
+def grader_namespace(setup_sources):
+    """The namespace the instructor's setup cells make, run in the grader (cached per source)."""
+    key = hashlib.sha256("\0".join(setup_sources).encode()).hexdigest()
+    if key not in _SETUP:
+        namespace = {"__name__": "__main__"}
+        stdout = sys.stdout
+        sys.stdout = io.StringIO()
+        try:
+            for source in setup_sources:
+                exec(compile(source, "<setup>", "exec"), namespace)
+        finally:
+            sys.stdout = stdout
+        _SETUP[key] = namespace
+    return dict(_SETUP[key])
+
+
+# ---------------------------------------------------------------------------------------------
+# The run of one notebook
+# ---------------------------------------------------------------------------------------------
+
+def _error(ename, evalue):
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]}
+
+
+class NotebookRun:
+    """Steps 1-4 for one notebook: the student's process, its restarts, and the test cells."""
+
+    def __init__(self, sandbox, files, limits, use):
+        self.sandbox, self.files, self.limits, self.use = sandbox, files, limits, use
+        self.session, self.history, self.restarts, self.broken = None, [], 0, None
+        self.deadline = time.monotonic() + limits.notebook_timeout
+        self.test_deadline = 0.0
+
+    # -- the student's process --------------------------------------------------------------
+
+    def ensure(self):
+        """A live process with the state of every cell run so far; False if that cannot be had."""
+        if self.session is not None and self.session.alive:
+            return True
+        if self.broken:
+            return False
+        if self.session is not None:
+            if self.restarts >= self.limits.max_restarts:
+                self.broken = f"it ended {self.restarts + 1} times; the grader stopped restarting it"
+                return False
+            self.restarts += 1
+            self.session.close()
+        self.session = self.sandbox.start(self.files)
+        for source in self.history:
+            try:
+                self.session.run(source, self.limits.cell_timeout)
+            except SessionError as error:
+                self.broken = f"running the earlier cells again after a restart failed: {error}"
+                return False
+        return True
+
+    def run_student_cell(self, source):
+        if time.monotonic() > self.deadline:
+            return [_error("NotRun", f"not run: the notebook used up its {self.limits.notebook_timeout:g} s "
+                                     f"of grading time")]
+        if not self.ensure():
+            return [_error("NotRun", f"not run: your notebook's Python process is gone ({self.broken})")]
+        try:
+            outputs, _ = self.session.run(source, self.limits.cell_timeout)
+        except SessionError as error:
+            restart = " The grader started Python again and re-ran the cells before this one."
+            message = {
+                "timeout": ("CellTimeoutError", f"this cell ran longer than {self.limits.cell_timeout:g} s and "
+                                                f"was stopped."),
+                "ended": ("DeadKernelError", f"{error} while this cell ran (os._exit, a crash, or over the "
+                                              f"memory or CPU limit)."),
+                "too-large": ("OutputLimitError", f"this cell's output {error}."),
+            }.get(error.kind, ("ProtocolError", f"the grader could not read this cell's result: {error}."))
+            return [_error(message[0], message[1] + restart)]
+        self.history.append(source)
+        return [o for o in outputs if isinstance(o, dict)]
+
+    # -- a test cell, in the grader ------------------------------------------------------------
+
+    def run_test_cell(self, grade_id, source, namespace):
+        """Outputs of a test cell and, if the grader could not decide, the reason."""
+        names = free_names(source) - {k for k, v in namespace.items() if type(v).__name__ == "module"}
+        values = {}
+        if names and self.ensure():
+            try:
+                values = self.session.get(names, self.limits.cell_timeout)
+            except SessionError:
+                values = {}   # the process is gone: the test reads nothing (NameError)
+        for name, value in values.items():
+            if isinstance(value, wire.Module) and name in namespace:
+                continue
+            namespace[name] = _bind(value, f"`{name}`", self)
+        self.test_deadline = time.monotonic() + self.limits.cell_timeout
+        outcome = self._in_child(grade_id, source, namespace)
+        if outcome.pop("session", "ok") != "ok" and self.session is not None:
+            self.session.kill()
+        outputs = []
+        if outcome.get("stdout"):
+            outputs.append({"output_type": "stream", "name": "stdout", "text": outcome["stdout"]})
+        manual = None
+        if outcome["done"] == "failed":
+            outputs.append(_error(outcome["ename"], outcome["evalue"]))
+        elif outcome["done"] == "manual":
+            manual = outcome["reason"]
+            outputs.append(_error("ManualGradingNeeded", f"{manual} This part is flagged for your instructor "
+                                                          f"to grade by hand."))
+        return outputs, manual
+
+    def _in_child(self, grade_id, source, namespace):
+        """Run `source` in a forked child of the grader; returns its outcome (a dict)."""
+        read_fd, write_fd = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:   # the child: never returns
+            try:
+                os.close(read_fd)
+                _check_child(grade_id, source, namespace, self, write_fd)
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        phase, outcome, buffer = {"phase": "grader"}, None, b""
+        try:
+            while outcome is None:
+                wait = self.test_deadline + 1.0 - time.monotonic()
+                if wait <= 0:
+                    break
+                ready, _, _ = select.select([read_fd], [], [], wait)
+                if not ready:
+                    continue
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    message = json.loads(line)
+                    if "done" in message:
+                        outcome = message
+                    else:
+                        phase = message
+        finally:
+            os.close(read_fd)
+            if outcome is None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            _, status = os.waitpid(pid, 0)
+        if outcome is not None:
+            return outcome
+        if phase.get("phase") == "call":
+            return {"done": "failed", "ename": "CellTimeoutError", "session": "dead",
+                    "evalue": f"the checks of this cell ran out of their {self.limits.cell_timeout:g} s while your "
+                              f"function `{phase.get('name')}` ran: it is too slow or does not return."}
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
+            why = f"the grader's check ended by signal {signal.Signals(os.WTERMSIG(status)).name}"
+        elif os.WIFSIGNALED(status) or time.monotonic() > self.test_deadline:
+            why = f"the grader's check did not finish within {self.limits.cell_timeout:g} s"
+        else:
+            why = "the grader's check ended without a result"
+        return {"done": "manual", "session": "dead", "reason": f"{why} on your answer (very large arrays?)."}
+
+
+def _check_child(grade_id, source, namespace, run, write_fd):
+    """In the forked child: limits, then the test; reports its phases and outcome as JSON lines."""
+    def report(message):
+        data = (json.dumps(message) + "\n").encode()
+        while data:
+            data = data[os.write(write_fd, data):]
+
+    try:
+        vm = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize:"))) * 1024
+        memory = vm + run.limits.check_memory_mb * 2 ** 20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        cpu = int(run.limits.cell_timeout) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    except (OSError, ValueError, StopIteration):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _PROGRESS[:] = [report]
+    captured = io.StringIO()
+    sys.stdout = sys.stderr = captured
+    outcome = {"done": "passed"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(source, f"<{grade_id}>", "exec"), namespace)
+    except MemoryError:
+        outcome = {"done": "manual", "reason": "the grader ran out of memory while checking your answer."}
+    except BaseException as error:   # a failed test: its message is the feedback
+        name = type(error).__name__
+        outcome = {"done": "failed", "ename": name, "evalue": str(error)[:4000]}
+    text = captured.getvalue()
+    if len(text) > MAX_TEST_OUTPUT:
+        text = text[:MAX_TEST_OUTPUT] + "\n[... output cut ...]\n"
+    outcome["stdout"] = text
+    session = run.session
+    outcome["session"] = "ok" if session is not None and session.alive else "dead"
+    report(outcome)
+
+
+def notebook_key(nb, resources):
+    """What identifies a notebook's grading: student, notebook and every cell's type and source."""
+    info = resources["nbgrader"]
+    cells = [(c.cell_type, c.source, _meta(c).get("grade_id"), bool(_meta(c).get("grade")),
+              bool(_meta(c).get("solution"))) for c in nb.cells]
+    data = json.dumps([info["student"], info["assignment"], info["notebook"], cells])
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def grade_notebook(nb, resources, limits, release=None):
+    """Steps 1-4 for the sanitized notebook `nb`: ``{"outputs": {index: [...]}, "manual": {...}}``."""
+    import tempfile
+
+    info = resources["nbgrader"]
+    sources, tests = gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
+    is_test = [c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
+               and _meta(c).get("grade_id") in tests for c in nb.cells]
+    setup = [sources[_meta(c)["grade_id"]][1] for c, test in zip(nb.cells, is_test)
+             if c.cell_type == "code" and not test and _meta(c).get("locked") and _meta(c).get("grade_id") in sources]
+    student_view = copy.deepcopy(nb)
+    for cell, test in zip(student_view.cells, is_test):
+        if test:
+            cell.source = strip_hidden(sources[_meta(cell)["grade_id"]][1])
+    use = LibraryUse([c.source for c, test in zip(nb.cells, is_test) if c.cell_type == "code" and not test])
+    namespace = grader_namespace(setup)
+    results = {"outputs": {}, "manual": {}}
+    with tempfile.TemporaryDirectory(prefix="autograder-nb-") as tmp:
+        path = os.path.join(tmp, f"{info['notebook']}.ipynb")
+        with open(path, "w", encoding="utf-8") as fh:
+            nbformat.write(student_view, fh)
+        os.chmod(tmp, 0o755)
+        os.chmod(path, 0o644)
+        release_folder = os.path.join(release, info["assignment"]) if release else None
+        sandbox = Sandbox(limits, release_folder)
+        run = NotebookRun(sandbox, [(path, f"{info['notebook']}.ipynb")], limits, use)
+        try:
+            for index, (cell, test) in enumerate(zip(nb.cells, is_test)):
+                if cell.cell_type != "code":
+                    continue
+                if test:
+                    grade_id = _meta(cell)["grade_id"]
+                    outputs, manual = run.run_test_cell(grade_id, sources[grade_id][1], dict(namespace))
+                    if manual:
+                        results["manual"][grade_id] = manual
+                else:
+                    outputs = run.run_student_cell(cell.source)
+                results["outputs"][index] = outputs
+        finally:
+            if run.session is not None:
+                run.session.close()
+    results["restarts"] = run.restarts
+    return results
+
+
+def apply_results(nb, resources, results):
+    """Put `results` (from `grade_notebook`) into `nb` and the manual flags into `resources`."""
+    count = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.outputs = [nbformat.from_dict(o) for o in results["outputs"].get(index, [])]
+        for output in cell.outputs:
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] = count
+        cell.execution_count = count
+    flags = resources.setdefault("autograder", {}).setdefault("manual", {})
+    for grade_id, reason in results["manual"].items():
+        flags[grade_id] = reason
+        note(resources, f"{grade_id} needs a manual grade: {reason}")
+    return nb, resources
+
+
+def limits_of(executor):
+    """The `Limits` configured on the `Executor` (``c.Executor.limits``), defaults otherwise."""
+    values = dict(getattr(executor, "limits", {}) or {})
+    known = set(asdict(Limits()))
+    return Limits(**{k: v for k, v in values.items() if k in known})
+
+
+def run_notebook(executor, nb, resources):
+    """The `Executor` runner: grade `nb` as described above (or use `PRECOMPUTED` results)."""
+    key = notebook_key(nb, resources)
+    results = PRECOMPUTED.pop(key, None)
+    if results is None:
+        results = grade_notebook(nb, resources, limits_of(executor), getattr(executor, "release_directory", None))
+        resources.setdefault("autograder", {})["live"] = True
+    return apply_results(nb, resources, results)

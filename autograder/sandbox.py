@@ -1,0 +1,463 @@
+"""The sandbox that student code runs in while it is graded: bubblewrap, rlimits, seccomp.
+
+`Sandbox` builds the command; `Session` is one sandboxed `autograder.worker` process for one
+notebook, spoken to with frames of plain data (`autograder.wire`). What the process sees:
+
+=============================  ===============================================================
+``/usr``, the Python install   read-only (the venv too, with its editable-install hooks blanked,
+and the venv                   so the repository's path leads nowhere)
+``/sandbox/lib``               read-only: a copy of ``textbook_core`` in which the functions
+                               that answer an exercise (`autograder.course.REFERENCE_ANSWERS`)
+                               are tripwires, and ``autograder``'s ``checks``, ``wire``, ``worker``
+``/home/student``              the working folder: a fresh in-memory file system of
+                               ``Limits.disk_mb``, holding the notebook being graded (without
+                               hidden tests) and, under ``release/``, the release notebooks
+``/tmp``                       another fresh in-memory file system of ``Limits.disk_mb``
+=============================  ===============================================================
+
+Nothing else: no solutions, no course folder, no gradebook, no home directories, no ``/etc``
+beyond the loader's cache. Namespaces: user (uid 65534, every capability dropped, no further
+user namespaces), network (none: only a private loopback), pid, ipc, uts, mount. The process
+dies with the grader (``--die-with-parent``). Resource limits (``setrlimit``, inherited through
+bwrap): address space, CPU seconds, file size, open files, no core dumps. A seccomp filter
+refuses ``fork``, ``vfork`` and any ``clone`` that is not a new thread, so the student's code
+cannot start processes (a fork bomb fails with ``PermissionError``); threads are allowed and
+share the address-space limit. Wall-clock limits are the grader's: it kills the process.
+"""
+import ast
+import atexit
+import hashlib
+import os
+import platform
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import wire
+from .course import REFERENCE_ANSWERS, Limits
+
+SANDBOX_LIB = "/sandbox/lib"
+HOME = "/home/student"
+SANDBOX_UID = 65534
+
+TRIPWIRE_MODULE = '''"""Sandbox only: the functions that answer an exercise end here instead of computing it."""
+TRIPPED = []
+
+
+class ReferenceUsed(Exception):
+    """A function that is the answer of an exercise was called while grading."""
+
+
+def trip(name):
+    TRIPPED.append(name)
+    raise ReferenceUsed(f"{name} is not available while your notebook is graded: it is the answer of "
+                        f"the exercise itself. Write the function with numpy.")
+'''
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create its namespaces on this machine."""
+
+
+class SessionError(RuntimeError):
+    """The sandboxed process cannot be used (it ended, timed out or broke the protocol)."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind   # "timeout", "ended", "protocol", "too-large"
+
+
+# ---------------------------------------------------------------------------------------------
+# The library copy seen by the student's code
+# ---------------------------------------------------------------------------------------------
+
+def tripwired_source(source, names, qualified):
+    """`source` with the bodies of the module-level functions `names` replaced by a tripwire.
+
+    The docstring stays; the body becomes ``trip("<qualified>.<name>")``, which raises
+    ``ReferenceUsed``. The original body is not in the result at all.
+
+    >>> print(tripwired_source("def f(x):\\n    'Doc.'\\n    return x + 1\\n", ["f"], "m"))
+    def f(x):
+        \"\"\"Doc.\"\"\"
+        from textbook_core._tripwire import trip
+        return trip('m.f')
+    """
+    tree = ast.parse(source)
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            doc = node.body[:1] if ast.get_docstring(node) is not None else []
+            stub = ast.parse(f"from textbook_core._tripwire import trip\nreturn trip({qualified + '.' + node.name!r})")
+            node.body = doc + stub.body
+            found.add(node.name)
+    missing = set(names) - found
+    if missing:
+        raise ValueError(f"no module-level function {sorted(missing)} to replace in {qualified}")
+    return ast.unparse(tree) + "\n"
+
+
+def build_library(target):
+    """Write the sandbox's ``textbook_core`` and ``autograder`` (checks, wire, worker) to `target`."""
+    import textbook_core
+
+    target = Path(target)
+    packages = {"textbook_core": Path(textbook_core.__file__).parent, "autograder": Path(__file__).parent}
+    keep = {"autograder": ("__init__.py", "checks.py", "wire.py", "worker.py")}
+    for package, folder in packages.items():
+        (target / package).mkdir(parents=True, exist_ok=True)
+        for path in sorted(folder.glob("*.py")):
+            if package in keep and path.name not in keep[package]:
+                continue
+            relative = f"{package}/{path.name}"
+            source = path.read_text(encoding="utf-8")
+            if relative in REFERENCE_ANSWERS:
+                public = "textbook_core" if package == "textbook_core" and path.stem == "gradient" else \
+                    f"{package}.{path.stem}"
+                source = tripwired_source(source, REFERENCE_ANSWERS[relative], public)
+            (target / package / path.name).write_text(source, encoding="utf-8")
+    (target / "textbook_core" / "_tripwire.py").write_text(TRIPWIRE_MODULE, encoding="utf-8")
+    for root, dirs, files in os.walk(target):
+        os.chmod(root, 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# seccomp: no new processes
+# ---------------------------------------------------------------------------------------------
+
+_ARCHES = {   # machine: (AUDIT_ARCH, syscall numbers, has the x32 ABI)
+    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435}, True),
+    "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435}, False),
+}
+_CLONE_THREAD = 0x00010000
+
+
+def seccomp_filter(machine=None):
+    """A classic-BPF seccomp program (bytes) that refuses new processes, or None on other CPUs.
+
+    fork and vfork fail with EPERM, clone fails with EPERM unless it makes a thread
+    (CLONE_THREAD), clone3 fails with ENOSYS (its flags are out of reach of a filter, and the C
+    library then falls back to clone); any other ABI of the CPU (x32, i386) is killed.
+    """
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine or platform.machine(), machine or platform.machine())
+    if machine not in _ARCHES:
+        return None
+    arch, nr, x32 = _ARCHES[machine]
+    allow, kill, errno_ = 0x7FFF0000, 0x80000000, 0x00050000
+    eperm, enosys = 1, 38
+    code = [("ld", 4), ("jeq", arch, None, "kill"), ("ld", 0)]
+    if x32:
+        code.append(("jge", 0x40000000, "kill", None))
+    for name in ("fork", "vfork"):
+        if name in nr:
+            code.append(("jeq", nr[name], "deny", None))
+    code += [("jeq", nr["clone3"], "nosys", None), ("jeq", nr["clone"], "clone", None), ("ret", allow),
+             "clone", ("ld", 16), ("jset", _CLONE_THREAD, "allow", "deny"),
+             "allow", ("ret", allow), "deny", ("ret", errno_ | eperm),
+             "nosys", ("ret", errno_ | enosys), "kill", ("ret", kill)]
+    labels, program = {}, []
+    for item in code:
+        if isinstance(item, str):
+            labels[item] = len(program)
+        else:
+            program.append(item)
+    ops = {"ld": 0x20, "jeq": 0x15, "jge": 0x35, "jset": 0x45, "ret": 0x06}
+    out = []
+    for index, (op, k, *jumps) in enumerate(program):
+        jt, jf = (0, 0) if not jumps else (0 if j is None else labels[j] - index - 1 for j in jumps)
+        out.append(struct.pack("=HBBI", ops[op], jt, jf, k))
+    return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox
+# ---------------------------------------------------------------------------------------------
+
+_LIBRARY = {}
+
+
+def _library():
+    """This process's built copy of the sandbox library (rebuilt if the sources changed)."""
+    import textbook_core
+
+    sources = sorted(Path(textbook_core.__file__).parent.glob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    if digest not in _LIBRARY:
+        folder = Path(tempfile.mkdtemp(prefix="autograder-lib-"))
+        atexit.register(shutil.rmtree, folder, True)
+        os.chmod(folder, 0o755)
+        _LIBRARY[digest] = build_library(folder)
+    return _LIBRARY[digest]
+
+
+def bwrap_path():
+    """The bwrap executable, or `SandboxUnavailable` with what to do."""
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed, and student code is only ever run inside it. "
+            "Install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
+            "bubblewrap`), then grade again. See docs/course.md, 'Grading integrity'.")
+    return path
+
+
+class Sandbox:
+    """How to start a sandboxed process: the bwrap command and its resource limits."""
+
+    def __init__(self, limits=Limits(), release=None):
+        self.limits = limits
+        self.release = Path(release) if release else None
+        self.bwrap = bwrap_path()
+        self.library = _library()
+        self.seccomp = seccomp_filter()
+
+    def _system_binds(self):
+        args = ["--ro-bind", "/usr", "/usr"]
+        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+                     "/etc/fonts"):
+            args += ["--ro-bind-try", path, path]
+        prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
+        for prefix in sorted(prefixes):
+            if not prefix.startswith("/usr/"):
+                args += ["--ro-bind", prefix, prefix]
+        for site in self._site_packages():
+            for hook in sorted(site.glob("__editable__*")):   # editable installs point into the repo
+                args += ["--ro-bind", "/dev/null", str(hook)]
+        return args
+
+    @staticmethod
+    def _site_packages():
+        import sysconfig
+
+        return [Path(p) for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+                if Path(p).is_dir()]
+
+    def command(self, files=(), seccomp_fd=None):
+        """The bwrap command line; `files` are (host path, name) put read-only in the home folder."""
+        limit = str(self.limits.disk_mb * 2 ** 20)
+        args = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                "--new-session", "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+                "--size", limit, "--tmpfs", "/tmp", "--size", limit, "--tmpfs", HOME]
+        args += self._system_binds()
+        args += ["--ro-bind", str(self.library), SANDBOX_LIB]
+        if self.release is not None and self.release.is_dir():
+            args += ["--ro-bind", str(self.release), f"{HOME}/release"]
+        for host, name in files:
+            args += ["--ro-bind", str(host), f"{HOME}/{name}"]
+        env = {"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONPATH": SANDBOX_LIB, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "OPENBLAS_NUM_THREADS": "1",
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde"}
+        args.append("--clearenv")
+        for key, value in env.items():
+            args += ["--setenv", key, value]
+        if seccomp_fd is not None:
+            args += ["--seccomp", str(seccomp_fd)]
+        args += ["--chdir", HOME, sys.executable, "-m", "autograder.worker"]
+        return args
+
+    def rlimits(self):
+        """``(resource, soft and hard limit)`` pairs set in the child before bwrap starts."""
+        mib = 2 ** 20
+        return [(resource.RLIMIT_AS, self.limits.memory_mb * mib),
+                (resource.RLIMIT_CPU, int(self.limits.cpu_seconds)),
+                (resource.RLIMIT_FSIZE, self.limits.file_mb * mib),
+                (resource.RLIMIT_NOFILE, 256),
+                (resource.RLIMIT_CORE, 0),
+                (resource.RLIMIT_NPROC, 256)]
+
+    def start(self, files=()):
+        """Start a worker; returns the `Session` once it has said it is ready."""
+        return Session(self, files)
+
+
+class Session:
+    """One sandboxed worker process: run cells, read values, call functions, with deadlines."""
+
+    def __init__(self, sandbox, files=()):
+        self.sandbox, self.limits = sandbox, sandbox.limits
+        self.stderr = tempfile.TemporaryFile()
+        seccomp_fd = None
+        if sandbox.seccomp is not None:
+            seccomp_fd = os.memfd_create("autograder-seccomp", 0)
+            os.write(seccomp_fd, sandbox.seccomp)
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
+        limits = sandbox.rlimits()
+
+        def child_setup():
+            for which, value in limits:
+                try:
+                    resource.setrlimit(which, (value, value))
+                except (ValueError, OSError):
+                    pass
+
+        try:
+            self.process = subprocess.Popen(
+                sandbox.command(files, seccomp_fd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self.stderr, pass_fds=() if seccomp_fd is None else (seccomp_fd,),
+                preexec_fn=child_setup, start_new_session=True)
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        self.fd_in, self.fd_out = self.process.stdout.fileno(), self.process.stdin.fileno()
+        self.alive = True
+        try:
+            self._reply(time.monotonic() + self.limits.startup_timeout)
+        except SessionError as error:
+            self.close()
+            raise SandboxUnavailable(f"the sandbox did not start ({error}). bwrap said:\n{self.diagnostics()}") from None
+
+    def diagnostics(self):
+        self.stderr.seek(0)
+        return self.stderr.read()[-4000:].decode("utf-8", "replace")
+
+    def _reply(self, deadline, max_bytes=None):
+        try:
+            reply = wire.read_frame(self.fd_in, deadline=deadline,
+                                    max_bytes=max_bytes or self.limits.reply_mb * 2 ** 20)
+        except wire.Timeout:
+            self.kill()
+            raise SessionError("timeout", "did not finish within the time limit") from None
+        except wire.Closed:
+            self.kill()
+            raise SessionError("ended", self._ending()) from None
+        except wire.TooLarge as error:
+            self.kill()
+            raise SessionError("too-large", f"sent {error}") from None
+        except wire.Malformed as error:
+            self.kill()
+            raise SessionError("protocol", f"sent a malformed message ({error})") from None
+        if not isinstance(reply, dict) or not (("ok" in reply) ^ ("error" in reply)):
+            self.kill()
+            raise SessionError("protocol", "sent a reply the grader does not understand")
+        return reply
+
+    def _ending(self):
+        code = self.process.poll()
+        if code is None:
+            try:
+                code = self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            what = {"SIGXCPU": " (CPU time limit)", "SIGKILL": " (killed, e.g. memory)",
+                    "SIGSEGV": " (segmentation fault)", "SIGXFSZ": " (file size limit)"}.get(name, "")
+            return f"the Python process ended by signal {name}{what}"
+        return f"the Python process ended (exit code {code})"
+
+    def request(self, message, timeout):
+        """Send `message`, wait at most `timeout` seconds for the reply; `SessionError` on failure."""
+        if not self.alive:
+            raise SessionError("ended", "the Python process has already ended")
+        deadline = time.monotonic() + timeout
+        data = wire.pack(message)
+        try:
+            while data:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    self.kill()
+                    raise SessionError("timeout", "did not read its input within the time limit")
+                _, ready, _ = select.select([], [self.fd_out], [], wait)
+                if ready:
+                    data = data[os.write(self.fd_out, data):]
+        except (BrokenPipeError, OSError):
+            self.kill()
+            raise SessionError("ended", self._ending()) from None
+        return self._reply(deadline)
+
+    def run(self, source, timeout):
+        """Run one cell; returns ``(outputs, success)``."""
+        reply = self.request({"op": "run", "source": source}, timeout)
+        body = reply.get("ok")
+        if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
+            raise SessionError("protocol", "sent a cell result the grader does not understand")
+        return body["outputs"], bool(body.get("success"))
+
+    def get(self, names, timeout):
+        """The student's values of `names` as plain data (names that are not defined are left out)."""
+        reply = self.request({"op": "get", "names": sorted(names)}, timeout)
+        body = reply.get("ok")
+        if not isinstance(body, dict):
+            raise SessionError("protocol", "sent values the grader does not understand")
+        values = {}
+        for name, encoded in body.items():
+            if name in names:
+                try:
+                    values[name] = wire.decode(encoded)
+                except wire.Malformed as error:
+                    values[name] = wire.NotData(f"malformed value ({error})")
+        return values
+
+    def call(self, handle, args, kwargs, timeout):
+        """Call the student's function `handle`; returns ``(value, error, tripped)``.
+
+        `error` is ``(type name, message)`` when the function raised, `tripped` the reference
+        functions it reached (the sandbox's tripwires).
+        """
+        reply = self.request({"op": "call", "handle": handle, "args": wire.encode(tuple(args)),
+                              "kwargs": wire.encode(dict(kwargs))}, timeout)
+        tripped = reply.get("tripped") if isinstance(reply.get("tripped"), list) else []
+        tripped = [str(t)[:100] for t in tripped]
+        if "error" in reply:
+            error = reply["error"]
+            if not (isinstance(error, list) and len(error) == 2):
+                error = ["Error", "the function failed"]
+            return None, (str(error[0])[:100], str(error[1])[:2000]), tripped
+        try:
+            return wire.decode(reply["ok"]), None, tripped
+        except wire.Malformed as error:
+            return wire.NotData(f"malformed value ({error})"), None, tripped
+
+    def kill(self):
+        """End the process (and with it everything in the sandbox)."""
+        self.alive = False
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        self.kill()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def check(limits=Limits()):
+    """Start one sandbox and stop it: None if it works, else `SandboxUnavailable`'s message."""
+    try:
+        with Sandbox(limits).start():
+            return None
+    except SandboxUnavailable as error:
+        return str(error)
