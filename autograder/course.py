@@ -90,7 +90,7 @@ class Limits:
     disk_mb: int = 64
     file_mb: int = 16
     reply_mb: int = 16
-    max_restarts: int = 3
+    max_restarts: int = 10
     notebook_mb: int = 20
 
 

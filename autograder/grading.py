@@ -227,6 +227,29 @@ def opaque(type_name, what):
     return type(safe, (Opaque,), {})(what)
 
 
+class Unreadable:
+    """A student name whose value could not be read (the read ran out of time or ended the
+    process): any use of it fails the test with that reason."""
+
+    def __init__(self, message):
+        object.__setattr__(self, "_message", message)
+
+    def _refuse(self, *args, **kwargs):
+        from .checks import Wrong
+
+        raise Wrong(object.__getattribute__(self, "_message"))
+
+    __array__ = __iter__ = __len__ = __float__ = __int__ = __index__ = __bool__ = __getitem__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
+    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __call__ = _refuse
+    __hash__ = object.__hash__
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        self._refuse()
+
+
 class RemoteFunction:
     """A function of the student's: calling it runs it in the sandbox on plain data.
 
@@ -337,7 +360,7 @@ class NotebookRun:
 
     def __init__(self, sandbox, files, limits, use):
         self.sandbox, self.files, self.limits, self.use = sandbox, files, limits, use
-        self.session, self.history, self.restarts, self.broken = None, [], 0, None
+        self.session, self.history, self.restarts, self.broken, self.stopped = None, [], 0, None, []
         self.deadline = time.monotonic() + limits.notebook_timeout
         self.test_deadline = 0.0
 
@@ -381,6 +404,7 @@ class NotebookRun:
                                               f"memory or CPU limit)."),
                 "too-large": ("OutputLimitError", f"this cell's output {error}."),
             }.get(error.kind, ("ProtocolError", f"the grader could not read this cell's result: {error}."))
+            self.stopped.append(message[1].rstrip("."))
             return [_error(message[0], message[1] + restart)]
         self.history.append(source)
         return [o for o in outputs if isinstance(o, dict)]
@@ -394,8 +418,11 @@ class NotebookRun:
         if names and self.ensure():
             try:
                 values = self.session.get(names, self.limits.cell_timeout)
-            except SessionError:
-                values = {}   # the process is gone: the test reads nothing (NameError)
+            except SessionError as error:   # e.g. a value whose conversion never returns
+                reason = "took too long" if error.kind == "timeout" else str(error)
+                for name in names - set(namespace):
+                    namespace[name] = Unreadable(f"`{name}` could not be read from your notebook: reading its "
+                                                 f"values {reason}.")
         for name, value in values.items():
             if isinstance(value, wire.Module) and name in namespace:
                 continue
@@ -404,6 +431,8 @@ class NotebookRun:
         outcome = self._in_child(grade_id, source, namespace)
         if outcome.pop("session", "ok") != "ok" and self.session is not None:
             self.session.kill()
+        if outcome.get("ename") == "NameError" and self.stopped:
+            outcome["evalue"] += f" (a cell above did not finish: {self.stopped[-1]})"
         outputs = []
         if outcome.get("stdout"):
             outputs.append({"output_type": "stream", "name": "stdout", "text": outcome["stdout"]})
