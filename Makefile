@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 # PyTorch is optional: it is added only from a wheel already on this machine (never downloaded).
 bench: $(STAMP)
-	-$(PY) -m pip install --quiet --no-index torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
+	-$(PY) -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
 	$(PY) -m bench.bench
 
 # One PNG per figure of the chapter (8.1-8.12 and the walkthroughs' pictures) in gallery/.

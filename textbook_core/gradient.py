@@ -11,7 +11,7 @@ parameters are shared by the whole batch.
 """
 import numpy as np
 
-from .details import as_array, common_dtype, im2col, output_size, pair, windows, windows_adjoint
+from .details import as_array, batch_items, common_dtype, for_chunks, im2col, output_size, pair, windows, windows_adjoint
 from .hierarchy import conv_args, max_pool, pool_args
 
 
@@ -99,10 +99,17 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     if dLZ.shape[-2:] != S:
         raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but input {R} with r, c = {(r, c)}, "
                          f"P^d={padding}, S^t={stride} gives {S}")
-    cols = LW.reshape(H_m, -1).T @ dLZ.reshape(dLZ.shape[:-2] + (-1,))   # (..., H^n*r*c, S_r*S_c)
-    cols = cols.reshape(cols.shape[:-2] + (H_n, r, c) + S)
     (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
-    dA = windows_adjoint(cols, padded, stride)[..., pr : pr + R[0], pc : pc + R[1]]
+    Wt, items = LW.reshape(H_m, -1).T, batch_items(dLZ, dLZ.shape[:-3])
+    items = items.reshape(items.shape[:2] + (S[0] * S[1],))
+    dA = np.empty((len(items), H_n) + R, dtype=dLZ.dtype)
+
+    def work(k):
+        cols = (Wt @ items[k]).reshape((-1, H_n, r, c) + S)      # what each window sends back
+        dA[k] = windows_adjoint(cols, padded, stride)[..., pr : pr + R[0], pc : pc + R[1]]
+
+    for_chunks(work, len(items), Wt.shape[0] * S[0] * S[1] * dLZ.itemsize, dLZ.dtype)
+    dA = dA.reshape(dLZ.shape[:-3] + (H_n,) + R)
     return dA[..., 0, :] if one_d else dA
 
 
@@ -166,10 +173,18 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
         raise ValueError(f"kernel_shape {kernel_shape} gives S_r, S_c = "
                          f"{output_size(R, kernel_shape, padding=padding, stride=stride)} but dLZ has {S}")
     dtype = common_dtype(dLZ, A)
-    cols = im2col(A.astype(dtype, copy=False), kernel_shape, padding, stride)   # (..., H^n*r*c, S_r*S_c)
-    per_item = dLZ.astype(dtype, copy=False).reshape(dLZ.shape[:-2] + (-1,)) @ np.swapaxes(cols, -1, -2)
-    dLW = per_item.reshape((-1,) + per_item.shape[-2:]).sum(axis=0)
-    dLW = dLW.reshape(dLW.shape[0], A.shape[-3], *kernel_shape)
+    batch = np.broadcast_shapes(dLZ.shape[:-3], A.shape[:-3])
+    d = batch_items(dLZ.astype(dtype, copy=False), batch)
+    d = d.reshape(d.shape[:2] + (S[0] * S[1],))
+    a = batch_items(A.astype(dtype, copy=False), batch)
+    K = a.shape[1] * kernel_shape[0] * kernel_shape[1]
+
+    def work(k):   # this chunk's share of the sum over the batch
+        cols = im2col(a[k], kernel_shape, padding, stride)        # (b, H^n*r*c, S_r*S_c)
+        return (d[k] @ np.swapaxes(cols, -1, -2)).sum(axis=0)     # (H^m, H^n*r*c)
+
+    parts = for_chunks(work, len(d), K * S[0] * S[1] * np.dtype(dtype).itemsize, dtype)
+    dLW = sum(parts, np.zeros((d.shape[1], K), dtype)).reshape((d.shape[1], a.shape[1]) + kernel_shape)
     return dLW[:, :, 0, :] if one_d else dLW
 
 
@@ -319,17 +334,29 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     A, size, stride, S = pool_args(A, size, stride)
     if dLZ.shape[-2:] != S:
         raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
-    view, best = windows(A, size, stride), max_pool(A, size, stride=stride)
-    shape = np.broadcast_shapes(dLZ.shape, best.shape)
-    dLZ = np.broadcast_to(dLZ, shape)
-    cols = np.zeros(shape[:-2] + size + S, dtype=common_dtype(dLZ, A))
-    open_ = np.ones(shape, dtype=bool)    # windows whose maximum is not yet found
-    for u in range(size[0]):
-        for v in range(size[1]):
-            hit = open_ & (view[..., u, v, :, :] == best)
-            cols[..., u, v, :, :] = np.where(hit, dLZ, 0)
-            open_ &= ~hit
-    return windows_adjoint(cols, A.shape[-2:], stride)
+    shape = np.broadcast_shapes(dLZ.shape, A.shape[:-2] + S)
+    dtype = common_dtype(dLZ, A)
+    d = np.broadcast_to(dLZ, shape).reshape((-1,) + S)                         # one FM per row
+    a = np.broadcast_to(A, shape[:-2] + A.shape[-2:]).reshape((-1,) + A.shape[-2:])
+    dA = np.empty(a.shape, dtype=dtype)
+
+    def work(k):
+        view, best = windows(a[k], size, stride), max_pool(a[k], size, stride=stride)
+        hit = np.empty(best.shape[:-2] + size + S, dtype=bool)     # pixel (u, v) is its window's maximum
+        for u, v in np.ndindex(size):
+            np.equal(view[..., u, v, :, :], best, out=hit[..., u, v, :, :])
+        if np.count_nonzero(hit) != best.size:     # a window holds its maximum twice: keep the first
+            open_ = np.ones(best.shape, dtype=bool)
+            for u, v in np.ndindex(size):
+                hit[..., u, v, :, :] &= open_
+                open_ &= ~hit[..., u, v, :, :]
+        cols = np.empty(hit.shape, dtype=dtype)
+        for u, v in np.ndindex(size):
+            cols[..., u, v, :, :] = np.where(hit[..., u, v, :, :], d[k], np.zeros((), dtype))
+        dA[k] = windows_adjoint(cols, A.shape[-2:], stride)
+
+    for_chunks(work, len(a), size[0] * size[1] * S[0] * S[1] * dA.itemsize, dtype)
+    return dA.reshape(shape[:-2] + A.shape[-2:])
 
 
 def product_dlz(dN, b):

@@ -9,7 +9,7 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .details import as_array, common_dtype, im2col, output_size, pair, windows
+from .details import as_array, batch_items, common_dtype, for_chunks, im2col, output_size, pair, windows
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
@@ -74,8 +74,14 @@ def correlate_fms(LW, A, *, padding=0, stride=1):
     if A.shape[-3] != H_n:
         raise ValueError(f"A has H^n={A.shape[-3]} FMs but LW expects H^n={H_n}")
     S = output_size(A.shape[-2:], (r, c), padding=padding, stride=stride)
-    Z = LW.reshape(H_m, -1) @ im2col(A, (r, c), padding, stride)
-    Z = Z.reshape(Z.shape[:-1] + S)
+    W, items = LW.reshape(H_m, -1), batch_items(A, A.shape[:-3])
+    Z = np.empty((len(items), H_m, S[0] * S[1]), dtype=A.dtype)
+
+    def work(k):
+        Z[k] = W @ im2col(items[k], (r, c), padding, stride)
+
+    for_chunks(work, len(items), W.shape[1] * S[0] * S[1] * A.itemsize, A.dtype)
+    Z = Z.reshape(A.shape[:-3] + (H_m,) + S)
     return Z[..., 0, :] if one_d else Z
 
 
