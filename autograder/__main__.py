@@ -8,6 +8,8 @@ Commands (``python -m autograder COMMAND --help`` for the options):
   samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
+  attacks     grade the attack corpus (cheats, hand-offs, harm, broken files, runaway code) and
+              print the points each attack got
 """
 import argparse
 import sys
@@ -113,6 +115,25 @@ def cmd_demo(args):
     return 1 if run.failed else 0
 
 
+def cmd_attacks(args):
+    from . import attacks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Course(release=Path(tmp) / "release", work=Path(args.keep or tmp) / "work",
+                        limits=attacks.LIMITS)
+        pipeline.build_release(course)
+        chosen = [a for a in attacks.ATTACKS if not args.only or a.name in args.only]
+        start = time.perf_counter()
+        result = attacks.run(Path(tmp) / "inbox", course, chosen, workers=args.workers)
+        print(attacks.report(result.outcomes))
+        print(f"\nthe honest student's grades after the attacks: "
+              f"{'unchanged' if result.gradebook_intact else 'CHANGED'}; "
+              f"graded in {time.perf_counter() - start:.0f} s with {args.workers} workers")
+        if args.keep:
+            print(f"course kept in {course.path('work')}")
+    return 0 if result.gradebook_intact and all(o.passed for o in result.outcomes) else 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +153,11 @@ def main(argv=None):
     s.set_defaults(fn=cmd_samples)
     sub.add_parser("time", help="seconds to autograde one full submission").set_defaults(fn=cmd_time)
     sub.add_parser("demo", help="the whole pipeline on the sample submissions").set_defaults(fn=cmd_demo)
+    a = sub.add_parser("attacks", help="grade the attack corpus and print the report")
+    a.add_argument("only", nargs="*", help="names of attacks (default: all)")
+    a.add_argument("--workers", type=int, default=2)
+    a.add_argument("--keep", help="keep the graded course (work folder) in this folder")
+    a.set_defaults(fn=cmd_attacks)
     args = parser.parse_args(argv)
     try:
         return args.fn(args) or 0

@@ -12,7 +12,8 @@ and the venv                   so the repository's path leads nowhere)
 ``/home/student``              the working folder: a fresh in-memory file system of
                                ``Limits.disk_mb``, holding the notebook being graded (without
                                hidden tests) and, under ``release/``, the release notebooks
-``/tmp``                       another fresh in-memory file system of ``Limits.disk_mb``
+``/tmp``, ``/dev/shm``          more fresh in-memory file systems of ``Limits.disk_mb`` each
+``/`` and the rest             read-only (``/dev`` holds only null, zero, random and the like)
 =============================  ===============================================================
 
 Nothing else: no solutions, no course folder, no gradebook, no home directories, no ``/etc``
@@ -247,12 +248,16 @@ class Sandbox:
         return [Path(p) for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
                 if Path(p).is_dir()]
 
-    def command(self, files=(), seccomp_fd=None):
-        """The bwrap command line; `files` are (host path, name) put read-only in the home folder."""
+    def command(self, files=(), seccomp_fd=None, label="autograder"):
+        """The bwrap command line; `files` are (host path, name) put read-only in the home folder.
+
+        `label` is put in the environment as ``AUTOGRADER_SESSION`` (to find the process from
+        outside, e.g. in tests).
+        """
         limit = str(self.limits.disk_mb * 2 ** 20)
         args = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
                 "--new-session", "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--size", limit, "--tmpfs", "/dev/shm",
                 "--size", limit, "--tmpfs", "/tmp", "--size", limit, "--tmpfs", HOME]
         args += self._system_binds()
         args += ["--ro-bind", str(self.library), SANDBOX_LIB]
@@ -262,36 +267,38 @@ class Sandbox:
             args += ["--ro-bind", str(host), f"{HOME}/{name}"]
         env = {"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONPATH": SANDBOX_LIB, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde"}
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+               "OPENBLAS_NUM_THREADS": "1",
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde",
+               "AUTOGRADER_SESSION": label}
         args.append("--clearenv")
         for key, value in env.items():
             args += ["--setenv", key, value]
         if seccomp_fd is not None:
             args += ["--seccomp", str(seccomp_fd)]
-        args += ["--chdir", HOME, sys.executable, "-m", "autograder.worker"]
+        args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", HOME, sys.executable, "-m", "autograder.worker"]
         return args
 
     def rlimits(self):
         """``(resource, soft and hard limit)`` pairs set in the child before bwrap starts."""
-        mib = 2 ** 20
-        return [(resource.RLIMIT_AS, self.limits.memory_mb * mib),
-                (resource.RLIMIT_CPU, int(self.limits.cpu_seconds)),
-                (resource.RLIMIT_FSIZE, self.limits.file_mb * mib),
-                (resource.RLIMIT_NOFILE, 256),
-                (resource.RLIMIT_CORE, 0),
-                (resource.RLIMIT_NPROC, 256)]
+        mib, cpu = 2 ** 20, int(self.limits.cpu_seconds)
+        return [(resource.RLIMIT_AS, (self.limits.memory_mb * mib,) * 2),
+                (resource.RLIMIT_CPU, (cpu, cpu + 5)),          # SIGXCPU first, SIGKILL 5 s later
+                (resource.RLIMIT_FSIZE, (self.limits.file_mb * mib,) * 2),
+                (resource.RLIMIT_NOFILE, (256, 256)),
+                (resource.RLIMIT_CORE, (0, 0)),
+                (resource.RLIMIT_NPROC, (256, 256))]
 
-    def start(self, files=()):
+    def start(self, files=(), label="autograder"):
         """Start a worker; returns the `Session` once it has said it is ready."""
-        return Session(self, files)
+        return Session(self, files, label)
 
 
 class Session:
     """One sandboxed worker process: run cells, read values, call functions, with deadlines."""
 
-    def __init__(self, sandbox, files=()):
-        self.sandbox, self.limits = sandbox, sandbox.limits
+    def __init__(self, sandbox, files=(), label="autograder"):
+        self.sandbox, self.limits, self.label = sandbox, sandbox.limits, label
         self.stderr = tempfile.TemporaryFile()
         seccomp_fd = None
         if sandbox.seccomp is not None:
@@ -303,13 +310,13 @@ class Session:
         def child_setup():
             for which, value in limits:
                 try:
-                    resource.setrlimit(which, (value, value))
+                    resource.setrlimit(which, value)
                 except (ValueError, OSError):
                     pass
 
         try:
             self.process = subprocess.Popen(
-                sandbox.command(files, seccomp_fd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                sandbox.command(files, seccomp_fd, label), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self.stderr, pass_fds=() if seccomp_fd is None else (seccomp_fd,),
                 preexec_fn=child_setup, start_new_session=True)
         finally:
@@ -355,6 +362,8 @@ class Session:
                 code = self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
+        if code is not None and code > 128:   # bwrap passes on a signal death as 128 + signal
+            code = 128 - code
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
             what = {"SIGXCPU": " (CPU time limit)", "SIGKILL": " (killed, e.g. memory)",

@@ -162,7 +162,7 @@ def encode(value, handles=None, depth=0):
     Runs in the student's process, on the student's objects: anything that is not plain data is
     sent as ``{"$x": type name}``, and a conversion that raises is not data either.
     """
-    if depth > 12:
+    if depth >= 10:
         return {"$x": "nested too deeply"}
     try:
         if value is None or isinstance(value, (bool, str)):

@@ -22,7 +22,9 @@ import warnings
 MAX_STREAM_CHARS = 64_000
 """Characters of printed output kept per cell (the rest is counted, not kept)."""
 
-MAX_LINES = 200
+MAX_LINES = 190
+"""Lines of printed output kept per cell: below nbgrader's own cut (``LimitOutput``, 200 lines),
+so the note that says how much was cut stays visible."""
 MAX_RICH_OUTPUTS = 20
 MAX_RICH_CHARS = 2_000_000
 
