@@ -1,0 +1,176 @@
+"""Grading throughput: autograde N generated submissions of the 10 notebooks, three ways, in one run.
+
+Run from the repository root: ``python -m bench.grading_throughput`` (``--submissions 100`` by
+default, ``--workers 2`` for the parallel run, ``--skip-baseline`` to leave out the slow one).
+
+The submissions are generated from the solutions (`autograder.samples`): student k is the
+solution, the blank release, or the solution with one or two of the typical mistakes, in turn,
+so every run grades the same mix. Each way grades all of them into its own fresh gradebook:
+
+1. **nbgrader** (the baseline): plain sequential ``nbgrader autograde`` through its Python API,
+   one student after the other, every notebook in an ordinary Jupyter kernel (nbgrader's own
+   reader, sanitizing steps and ``Execute``, with this course's time and output settings);
+2. **sandboxed, 1 worker**: ``autograder.pipeline.grade``: student code in the bubblewrap sandbox,
+   test cells in the grader (`autograder.grading`), one student after the other;
+3. **sandboxed, W workers**: the same with W processes running students' code and tests while the
+   main process writes each finished student to the gradebook through nbgrader.
+
+It prints, per way, the wall time of the grading call (release, collection and start-up of the
+Python process excluded), seconds per submission, the speed-up over the nbgrader baseline and
+over the sequential sandboxed run, and whether every grade (each cell of each student: score,
+maximum, needs-manual-grade) equals the baseline's; then checks each gradebook: SQLite's
+integrity check, one submission per student, 10 notebooks per submission, no grade missing.
+"""
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import pipeline, samples
+from autograder.course import ASSIGNMENT, NOTEBOOKS, Course, config
+
+MISTAKE_MIX = [(), ("blank",)] + [(m.name,) for m in samples.MISTAKES] + [
+    (samples.MISTAKES[0].name, samples.MISTAKES[3].name), (samples.MISTAKES[1].name, samples.MISTAKES[4].name)]
+
+
+def students(n):
+    """`n` generated submissions: the solution, the blank release and mistakes, in turn."""
+    result = []
+    for k in range(n):
+        mix = MISTAKE_MIX[k % len(MISTAKE_MIX)]
+        if mix == ("blank",):
+            result.append(samples.Student(f"s{k:03d}-blank", blank=True))
+        else:
+            result.append(samples.Student(f"s{k:03d}-" + ("+".join(mix) or "solution"), mistakes=mix))
+    return result
+
+
+@dataclass
+class Way:
+    """One way of grading and what it did."""
+
+    name: str
+    workers: int
+    seconds: float = 0.0
+    scores: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+    gradebook: list = field(default_factory=list)   # problems found in its gradebook
+
+
+def _baseline(ids, course):
+    """Plain sequential nbgrader autograde: nbgrader's reader, sanitizing and kernel execution."""
+    from nbconvert.exporters import NotebookExporter
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import Autograde
+
+    cfg = config(course)
+    cfg.Autograde.exporter_class = NotebookExporter
+    cfg.Autograde.sanitize_preprocessors = list(Autograde.class_traits()["sanitize_preprocessors"].default())
+    cfg.Executor.runner = "autograder.execute.run_notebook"
+    pipeline._tools_on_path()
+    api = NbGraderAPI(config=cfg)
+    failed = {}
+    start = time.perf_counter()
+    for student in ids:
+        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
+        if not result.get("success"):
+            failed[student] = result.get("error", "")[-500:]
+    return time.perf_counter() - start, failed
+
+
+def check_gradebook(course, ids):
+    """Problems of a gradebook after grading `ids` (an empty list when it is consistent)."""
+    problems = []
+    with sqlite3.connect(course.db) as db:
+        status = db.execute("PRAGMA integrity_check").fetchone()[0]
+        if status != "ok":
+            problems.append(f"integrity_check: {status}")
+    with pipeline.gradebook(course) as gb:
+        submissions = {s.student.id: s for s in gb.assignment_submissions(ASSIGNMENT)}
+        if set(submissions) != set(ids):
+            problems.append(f"{len(submissions)} submissions for {len(ids)} students")
+        for student, submission in submissions.items():
+            if len(submission.notebooks) != len(NOTEBOOKS):
+                problems.append(f"{student}: {len(submission.notebooks)} notebooks")
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.auto_score is None and not grade.needs_manual_grade:
+                        problems.append(f"{student}: {grade.name} has no grade")
+    return problems
+
+
+def run(n=100, workers=(2,), baseline=True, folder=None, log=print):
+    """Grade `n` submissions every way; returns the list of `Way`s (baseline first if run)."""
+    tmp = Path(folder or tempfile.mkdtemp(prefix="grading-throughput-"))
+    release = Course(release=tmp / "release", work=tmp / "release-work")
+    pipeline.build_release(release)
+    generated = students(n)
+    inbox = samples.write(generated, tmp / "inbox", release)
+    ids = [s.id for s in generated]
+    plan = ([Way("nbgrader autograde, plain kernels", 1)] if baseline else []) + \
+        [Way("sandboxed grader", 1)] + [Way("sandboxed grader", w) for w in workers]
+    for index, way in enumerate(plan):
+        course = Course(release=tmp / "release", work=tmp / f"work-{index}")
+        course.path("work").mkdir(parents=True)
+        shutil.copy2(release.db, course.db)          # the assignment, as `build_release` registered it
+        pipeline.collect(inbox, course)
+        log(f"grading {n} submissions: {way.name}, {way.workers} worker(s) ...")
+        if way.name.startswith("nbgrader"):
+            way.seconds, way.failed = _baseline(ids, course)
+        else:
+            start = time.perf_counter()
+            result = pipeline.grade(ids, course, workers=way.workers)
+            way.seconds, way.failed = time.perf_counter() - start, result.failed
+        way.scores = {student: pipeline.cell_scores(student, course) for student in ids if student not in way.failed}
+        way.gradebook = check_gradebook(course, ids)
+        log(f"   {way.seconds:.1f} s, {way.seconds / n:.2f} s per submission")
+    return plan
+
+
+def table(plan, n):
+    """The benchmark table (text)."""
+    reference = plan[0]
+    sequential = next(w for w in plan if w.name.startswith("sandboxed") and w.workers == 1)
+    head = (f"{'way':<36}{'workers':>8}{'total s':>10}{'s/submission':>14}{'vs nbgrader':>13}"
+            f"{'vs 1 worker':>13}{'grades = nbgrader':>19}{'gradebook':>11}")
+    lines = [head, "-" * len(head)]
+    for way in plan:
+        same = sum(way.scores.get(s) == reference.scores.get(s) for s in reference.scores)
+        agree = "-" if way is reference else f"{same}/{len(reference.scores)}"
+        versus = f"{reference.seconds / way.seconds:.2f}x"
+        parallel = f"{sequential.seconds / way.seconds:.2f}x" if way.name.startswith("sandboxed") else "-"
+        book = "ok" if not way.gradebook and not way.failed else f"{len(way.gradebook) + len(way.failed)} problems"
+        lines.append(f"{way.name:<36}{way.workers:>8}{way.seconds:>10.1f}{way.seconds / n:>14.2f}{versus:>13}"
+                     f"{parallel:>13}{agree:>19}{book:>11}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.grading_throughput", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--submissions", type=int, default=100)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2], help="parallel runs to time")
+    parser.add_argument("--skip-baseline", action="store_true", help="leave out plain nbgrader (slow)")
+    parser.add_argument("--keep", help="folder to grade in (kept afterwards)")
+    args = parser.parse_args(argv)
+    print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{args.submissions} submissions x {len(NOTEBOOKS)} notebooks")
+    plan = run(args.submissions, args.workers, not args.skip_baseline, args.keep)
+    print()
+    print(table(plan, args.submissions))
+    problems = {f"{w.name} ({w.workers})": w.gradebook + list(w.failed) for w in plan if w.gradebook or w.failed}
+    for way, found in problems.items():
+        print(f"!! {way}: {found[:5]}", file=sys.stderr)
+    reference = plan[0]
+    disagree = [w for w in plan[1:] if any(w.scores.get(s) != reference.scores.get(s) for s in reference.scores)]
+    return 1 if problems or disagree else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
