@@ -463,6 +463,10 @@ except OSError as error:
                                     "            pass\nZ = Slow()")),
     Attack("huge-value", "robust", "e8_01", "Z is a 3000x3000 array (72 MB), over the grader's size limit",
            ("e8_01_i_visible", "e8_01_i_hidden"), append("e8_01_i_answer", "Z = np.zeros((3000, 3000))")),
+    Attack("huge-scratch-variable", "robust", "e8_10",
+           "the answer cell leaves a 72 MB array named `images`, a name the hidden tests use for their own "
+           "images (the answers are honest)",
+           (), append("e8_10_design_answer", "images = np.zeros((3000, 3000))")),
     Attack("function-loops", "robust", "e8_09", "product_db loops forever when called",
            ("e8_09_fns_visible", "e8_09_db_one_fm_hidden", "e8_09_db_fms_hidden", "e8_09_db_batch_hidden"),
            replace("e8_09_fns_answer", "def product_db(dN, LZ):\n", "def product_db(dN, LZ):\n    while True:\n        pass\n")),

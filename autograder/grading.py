@@ -23,8 +23,8 @@ can replace ``numpy.allclose``, hide cells with an input transformer or skip the
    data), the cell scores 0 for now and is flagged for a manual grade, with the reason
    (`autograder.intake.FlagForManualGrading`).
 
-`prepare` does steps 1-4 for one student outside nbgrader (for parallel workers); its results
-are keyed by the notebook's content and picked up by `run_notebook` in `PRECOMPUTED`.
+`autograder.pipeline.prepare` does steps 1-4 for one student outside nbgrader (parallel workers);
+the results are keyed by the notebook's content and picked up by `run_notebook` in `PRECOMPUTED`.
 """
 import ast
 import builtins
@@ -38,6 +38,7 @@ import resource
 import select
 import signal
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import asdict
@@ -306,6 +307,9 @@ def _bind(value, what, runner):
     """A decoded wire value as the grader's tests see it."""
     if isinstance(value, wire.Function):
         return RemoteFunction(runner, value.handle, value.name, runner.use.references(value.name))
+    if isinstance(value, wire.NotData) and value.type_name.startswith("too large: "):
+        return Unreadable(f"{what} is too large for the grader to read ({value.type_name[11:]}; the limit is "
+                          f"{runner.limits.reply_mb} MB).")
     if isinstance(value, wire.NotData):
         return opaque(value.type_name, f"{what} (a {value.type_name})")
     if isinstance(value, wire.Module):
@@ -320,12 +324,22 @@ def _bind(value, what, runner):
 
 
 def free_names(source):
-    """Names a test cell reads that it does not get from Python itself."""
-    names = set()
+    """Names a test cell reads and never binds itself (nor gets from Python's builtins).
+
+    >>> sorted(free_names("import numpy as np\\nK = data.K\\nchecks.compare('Z', Z, np.rot90(K))"))
+    ['Z', 'checks', 'data']
+    """
+    loaded, bound = set(), set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-    return {n for n in names if not hasattr(builtins, n)}
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return {n for n in loaded - bound if not hasattr(builtins, n)}
 
 
 _SETUP = {}
@@ -376,6 +390,9 @@ class NotebookRun:
             if self.restarts >= self.limits.max_restarts:
                 self.broken = f"it ended {self.restarts + 1} times; the grader stopped restarting it"
                 return False
+            if time.monotonic() > self.deadline:
+                self.broken = f"it ended after the notebook used up its {self.limits.notebook_timeout:g} s"
+                return False
             self.restarts += 1
             self.session.close()
         self.session = self.sandbox.start(self.files)
@@ -417,7 +434,8 @@ class NotebookRun:
         values = {}
         if names and self.ensure():
             try:
-                values = self.session.get(names, self.limits.cell_timeout)
+                left = max(5.0, self.deadline - time.monotonic())
+                values = self.session.get(names, min(self.limits.cell_timeout, left))
             except SessionError as error:   # e.g. a value whose conversion never returns
                 reason = "took too long" if error.kind == "timeout" else str(error)
                 for name in names - set(namespace):
@@ -550,8 +568,6 @@ def notebook_key(nb, resources):
 
 def grade_notebook(nb, resources, limits, release=None):
     """Steps 1-4 for the sanitized notebook `nb`: ``{"outputs": {index: [...]}, "manual": {...}}``."""
-    import tempfile
-
     info = resources["nbgrader"]
     sources, tests = gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
     is_test = [c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")

@@ -391,6 +391,10 @@ class Session:
             raise SessionError("ended", self._ending()) from None
         return self._reply(deadline)
 
+    def _room(self):
+        """Bytes of values a reply may carry (the frame limit, less room for the envelope)."""
+        return self.limits.reply_mb * 2 ** 20 - 4096
+
     def run(self, source, timeout):
         """Run one cell; returns ``(outputs, success)``."""
         reply = self.request({"op": "run", "source": source}, timeout)
@@ -401,7 +405,7 @@ class Session:
 
     def get(self, names, timeout):
         """The student's values of `names` as plain data (names that are not defined are left out)."""
-        reply = self.request({"op": "get", "names": sorted(names)}, timeout)
+        reply = self.request({"op": "get", "names": sorted(names), "limit": self._room()}, timeout)
         body = reply.get("ok")
         if not isinstance(body, dict):
             raise SessionError("protocol", "sent values the grader does not understand")
@@ -421,7 +425,7 @@ class Session:
         functions it reached (the sandbox's tripwires).
         """
         reply = self.request({"op": "call", "handle": handle, "args": wire.encode(tuple(args)),
-                              "kwargs": wire.encode(dict(kwargs))}, timeout)
+                              "kwargs": wire.encode(dict(kwargs)), "limit": self._room()}, timeout)
         tripped = reply.get("tripped") if isinstance(reply.get("tripped"), list) else []
         tripped = [str(t)[:100] for t in tripped]
         if "error" in reply:

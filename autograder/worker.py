@@ -164,14 +164,20 @@ class Worker:
         items = self.outputs.finish()
         return {"ok": {"outputs": items, "success": bool(result.success)}}
 
-    def get(self, names):
-        values = {}
+    def get(self, names, limit):
+        values, size = {}, 0
         for name in names:
             if isinstance(name, str) and name in self.shell.user_ns:
-                values[name] = self.wire.encode(self.shell.user_ns[name], self.handles)
+                value = self.wire.encode(self.shell.user_ns[name], self.handles)
+                length = len(self.wire.pack(value))
+                if size + length > limit:   # too big to send: say so instead of sending it
+                    value = {"$x": f"too large: {length} bytes"}
+                else:
+                    size += length
+                values[name] = value
         return {"ok": values}
 
-    def call(self, handle, args, kwargs):
+    def call(self, handle, args, kwargs, limit):
         tripwire = sys.modules.get("textbook_core._tripwire")
         if tripwire is not None:
             tripwire.TRIPPED.clear()
@@ -179,8 +185,13 @@ class Worker:
         args, kwargs = self.wire.decode(args), self.wire.decode(kwargs)
         self.capture()   # what the function prints is dropped
         try:
-            value = function(*args, **kwargs)
-            reply = {"ok": self.wire.encode(value)}
+            value = self.wire.encode(function(*args, **kwargs))
+            length = len(self.wire.pack(value))
+            if length > limit:
+                reply = {"error": ["ResultTooLarge", f"the result is {length} bytes, over the grader's limit "
+                                                     f"of {limit}"]}
+            else:
+                reply = {"ok": value}
         except BaseException as error:   # SystemExit and KeyboardInterrupt are answers too
             reply = {"error": [type(error).__name__, str(error)[:2000]]}
         tripwire = sys.modules.get("textbook_core._tripwire")
@@ -199,9 +210,10 @@ class Worker:
                 if op == "run":
                     reply = self.run(str(request["source"]))
                 elif op == "get":
-                    reply = self.get(list(request["names"]))
+                    reply = self.get(list(request["names"]), int(request.get("limit", 2 ** 24)))
                 elif op == "call":
-                    reply = self.call(int(request["handle"]), request["args"], request["kwargs"])
+                    reply = self.call(int(request["handle"]), request["args"], request["kwargs"],
+                                      int(request.get("limit", 2 ** 24)))
                 else:
                     reply = {"error": ["ProtocolError", f"unknown op {op!r}"]}
             except BaseException as error:

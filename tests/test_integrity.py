@@ -16,12 +16,10 @@ import uuid
 import numpy as np
 import pytest
 
-import textbook_core as tc
 from autograder import grading, intake, pipeline, sandbox, samples, wire
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 LIMITS = Limits(cell_timeout=5, call_timeout=2, memory_mb=768, disk_mb=8, file_mb=4, cpu_seconds=60)
 

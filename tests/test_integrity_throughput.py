@@ -1,13 +1,7 @@
 """The grading throughput benchmark (bench/grading_throughput.py) runs, on 2 submissions instead of
 100: plain nbgrader, the sandboxed grader alone and with 2 workers agree on every grade, and every
 gradebook is consistent."""
-import shutil
-
-import pytest
-
 from bench import grading_throughput as bench
-
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
 def test_generated_submissions_mix_solutions_blanks_and_mistakes():
