@@ -99,13 +99,13 @@ def cmd_demo(args):
             m = [samples.MISTAKES_BY_NAME[name].why for name in s.mistakes]
             print(f"   {s.id:<40} {'blank release' if s.blank else ' '.join(m) or 'the solution'}")
         ids = pipeline.collect(tmp, course)
-    print(f"3. Autograding {len(ids)} submissions (one kernel per notebook) ...")
+    print(f"3. Autograding {len(ids)} submissions (one sandboxed process per notebook) ...")
     start = time.perf_counter()
     run, folder, csv = _grade_all(course, ids, course.path("work") / "grades.csv")
     print(f"   done in {time.perf_counter() - start:.0f} s, "
           f"{sum(run.seconds.values()) / max(len(run.seconds), 1):.1f} s per full submission\n")
     print(pipeline.format_table(pipeline.grade_table(course)))
-    print("\n   'manual' = points of explanation cells waiting for the instructor (formgrader)")
+    print("\n   'manual' = points waiting for the instructor in formgrader (explanations, parts the grader flagged)")
     print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
     print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
     print(f"5. Grade CSV (nbgrader format): {csv}")

@@ -423,7 +423,7 @@ except OSError as error:
            (), extra_files=(("scratch.ipynb", "e8_02"), ("e8_01 (1).ipynb", "e8_01"), ("notes.txt", b"hi")),
            expect_note="scratch.ipynb is not part of the assignment"),
     Attack("missing-notebook", "robust", "e8_01", "only e8_01 is submitted: the others are missing",
-           (), expect_note="e8_02.ipynb is missing"),
+           (), expect_note="missing, so their parts score 0: e8_02.ipynb, e8_03.ipynb"),
 
     # --- what real submissions do: runaway code ---------------------------------------------------
     Attack("endless-loop", "robust", "e8_06", "the last answer cell loops forever",

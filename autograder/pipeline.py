@@ -139,8 +139,9 @@ def _name_problems(folder):
             problems.append(f"{name} looks like a second copy of {guess}: ignored, {guess} is graded")
         else:
             problems.append(f"{name} is not part of the assignment: ignored")
-    for name in sorted(wanted - present - renamed):
-        problems.append(f"{name} is missing: its parts score 0")
+    missing = sorted(wanted - present - renamed)
+    if missing:
+        problems.append(f"missing, so their parts score 0: {', '.join(missing)}")
     return problems
 
 
@@ -260,6 +261,10 @@ def grade(students=None, course=Course(), workers=1):
     problem = check(course.limits)
     if problem:
         raise SandboxUnavailable(problem)
+    with gradebook(course) as gb:
+        if ASSIGNMENT not in {a.name for a in gb.assignments}:
+            raise PipelineError(f"the gradebook {course.db} has no assignment {ASSIGNMENT}: build the release "
+                                f"into it first (python -m autograder --work {course.path('work')} release)")
     api = nbgrader_api(course)
     if students is None:
         students = sorted(p.name for p in course.submitted().iterdir() if (p / ASSIGNMENT).is_dir())
