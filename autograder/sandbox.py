@@ -441,11 +441,11 @@ class Session:
     def kill(self):
         """End the process (and with it everything in the sandbox)."""
         self.alive = False
-        if self.process.poll() is None:
+        if self.process.returncode is None:   # not reaped yet, so its pid is still its own
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                self.process.kill()
+                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
