@@ -60,6 +60,23 @@ def test_the_sandbox_sees_no_course_files(session, tmp_path):
     assert all(line.endswith("False") for line in text.strip().split("\n")), text
 
 
+def test_no_other_copy_of_the_library_or_the_course_is_in_reach(session):
+    text, errors = run(session, """
+        import os, sys
+        found = []
+        for top in {sys.prefix, sys.base_prefix, "/sandbox", "/home", "/tmp", "/usr/local", "/root", "/work"}:
+            for root, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    if "/site-packages/nbgrader/" in root + "/":   # nbgrader's own examples and tests
+                        continue
+                    if name in ("textbook_core", "solutions", "gradebook.db", "course", "autograded") or \\
+                            name.startswith("textbook_core-") and not name.endswith(".dist-info"):
+                        found.append(os.path.join(root, name))
+        print(sorted(set(found)))
+        """)
+    assert not errors and text.strip() == "['/sandbox/lib/textbook_core']", text
+
+
 def test_the_sandbox_sees_its_notebook_and_the_release_only(session):
     text, errors = run(session, """
         import os, textbook_core, autograder
