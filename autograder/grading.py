@@ -413,7 +413,7 @@ class NotebookRun:
         try:
             outputs, _ = self.session.run(source, self.limits.cell_timeout)
         except SessionError as error:
-            restart = " The grader started Python again and re-ran the cells before this one."
+            restart = " The cells after it run in a fresh Python, where the cells before it are run again first."
             message = {
                 "timeout": ("CellTimeoutError", f"this cell ran longer than {self.limits.cell_timeout:g} s and "
                                                 f"was stopped."),
