@@ -251,26 +251,23 @@ def random_seed():
 
 @contextlib.contextmanager
 def forbid(name, *functions):
-    """Fail if the student's function `name` calls any of `functions` (the library's own answer).
+    """Fail if the student's function `name` enters any of `functions` (library functions or
+    dotted names such as ``"numpy.convolve"`` or ``"scipy.signal"``) while the block runs.
 
-    Calls are seen through `sys.setprofile`, so an alias (``from textbook_core import
-    max_pool_da as f``) is caught as well.
+    Calls are recorded by `autograder.recorder` (the same record the sandbox keeps), so an alias,
+    a name built at run time or a library function that calls the forbidden one is caught.
     """
-    codes = {f.__code__: f"textbook_core.{f.__name__}" for f in functions}
-    seen = []
+    from autograder.recorder import Recorder, dotted, first_match
 
-    def profile(frame, event, arg):
-        if event == "call" and frame.f_code in codes:
-            seen.append(codes[frame.f_code])
-
-    previous = sys.getprofile()
-    sys.setprofile(profile)
+    recorder = Recorder()
+    recorder.start()
     try:
         yield
     finally:
-        sys.setprofile(previous)
-    if seen:
-        raise Wrong(f"`{name}` calls {seen[0]}, which is the answer itself: derive the path and "
+        calls, _ = recorder.stop()
+    used = first_match(calls, [dotted(f) for f in functions])
+    if used:
+        raise Wrong(f"`{name}` calls {used}, which this part asks you to do yourself: derive it and "
                     f"write it with numpy (other library functions are fine).")
 
 
@@ -292,10 +289,11 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
     cases : iterable of (str, tuple, dict)
         ``(label, args, kwargs)``; the label says what the probe tests ("overlapping windows,
         size 3, stride 1"), the arrays are passed as fresh copies to both functions.
-    forbidden : tuple of callables
-        Library functions the student's function must not call (`forbid`). When `function` is
-        a student function run in the sandbox (`autograder.grading.RemoteFunction`), its source
-        is checked for them instead, and the sandbox's tripwires catch the calls.
+    forbidden : tuple of callables or dotted names
+        Library functions the student's function must not use (`forbid`), as objects
+        (``tc.max_pool_da``) or dotted names (``"numpy.convolve"``, ``"scipy.signal"``). When
+        `function` is a student function run in the sandbox (`autograder.grading.RemoteFunction`),
+        its source is checked for them and the sandbox records the calls instead.
     alternatives : iterable of (str, callable)
         Known wrong functions with the reference's signature, and what they compute: when the
         student's result equals one of theirs on a probe, the message names the mistake.
@@ -308,17 +306,19 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
     """
     if not callable(function):
         raise Wrong(f"`{name}` must be a function, got {type(function).__name__}.")
+    from autograder.recorder import dotted
+
     handoff = getattr(function, "__autograder_handoff__", None)   # a student function in the sandbox
-    used = handoff(tuple(f.__name__ for f in forbidden)) if forbidden and callable(handoff) else None
+    names = tuple(dotted(f) for f in forbidden)
+    used = handoff(names) if names and callable(handoff) else None
     if used:
-        reference = next(_qualified(f) for f in forbidden if f.__name__ == used)
-        raise Wrong(f"`{name}` hands the work to {reference}, which is the answer itself: derive the path and "
+        raise Wrong(f"`{name}` hands the work to {used}, which this part asks you to do yourself: derive it and "
                     f"write it with numpy (other library functions are fine). This part scores 0.")
     for label, args, kwargs in cases:
         expected = reference(*_copies(args), **_copies(kwargs))
         call = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         try:
-            with forbid(name, *forbidden):
+            with forbid(name, *forbidden) if handoff is None else contextlib.nullcontext():
                 got = function(*_copies(args), **_copies(kwargs))
         except Wrong:
             raise
@@ -329,12 +329,6 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
             compare(f"{name}({call})", got, expected, alternatives=known, atol=atol)
         except Wrong as error:
             raise Wrong(f"Probe: {label}. {error}") from None
-
-
-def _qualified(function):
-    """``textbook_core.max_pool_da`` for a library function, ``module.name`` otherwise."""
-    module = getattr(function, "__module__", "") or ""
-    return f"textbook_core.{function.__name__}" if module.startswith("textbook_core") else f"{module}.{function.__name__}"
 
 
 def _bind(function, args, kwargs):

@@ -78,6 +78,14 @@ class Limits:
     `cpu_seconds` of CPU, files up to `file_mb` and `disk_mb` of writable space (in memory,
     gone afterwards); the grader's own check of one test cell gets `check_memory_mb` more address
     space and `cell_timeout` seconds. Notebooks over `notebook_mb` are not opened.
+
+    Each sandbox also gets a cgroup (`autograder.cgroups`) where the machine allows one:
+    `memory_mb` then counts everything it holds in memory (memfd, in-memory files, page cache),
+    its threads share `cpu_cores` of CPU, and it may run at most `max_pids` processes and
+    threads. Without cgroups the grader warns and goes on, unless `require_cgroups`. One reply
+    of the student's process may be `reply_mb` long; everything it sends while one notebook is
+    graded counts against `output_mb`, past which its cells' outputs are dropped (values are
+    still read, so that its answers are graded).
     """
 
     cell_timeout: float = CELL_TIMEOUT
@@ -92,6 +100,10 @@ class Limits:
     reply_mb: int = 16
     max_restarts: int = 10
     notebook_mb: int = 20
+    output_mb: int = 32
+    cpu_cores: float = 1.0
+    max_pids: int = 64
+    require_cgroups: bool = False
 
 
 @dataclass(frozen=True)

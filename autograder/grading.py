@@ -47,11 +47,16 @@ import nbformat
 
 from . import wire
 from .course import Limits
+from .handoff import LibraryUse, handoff_message, parse_cell
 from .intake import note
-from .sandbox import Sandbox, SessionError
+from .sandbox import ByteBudget, Sandbox, SessionError
 
 PRECOMPUTED = {}
 """``{notebook key: results}`` computed ahead by `prepare` (parallel grading); used once."""
+
+MEMORY = {}
+"""``{(student, notebook): {"start_mb", "peak_mb", "sent_bytes"}}``: the grading process's memory
+while each notebook was graded, and the bytes its student process sent (from the results)."""
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MAX_TEST_OUTPUT = 20_000
@@ -92,103 +97,11 @@ def _meta(cell):
 
 
 # ---------------------------------------------------------------------------------------------
-# Step 3: does a function hand its work to the library?
-# ---------------------------------------------------------------------------------------------
-
-LIBRARY_ROOTS = ("textbook_core", "autograder")
-
-
-def parse_cell(source):
-    """The AST of a student cell (magics turned into Python first), or None if it is not Python."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        return ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-class LibraryUse:
-    """Which library names each of the student's functions reaches, read from the source.
-
-    ``references("max_pool_da")`` collects, over the definition(s) of ``max_pool_da`` and every
-    function of the student it names (recursively): attributes (``tc.max_pool_da``,
-    ``textbook_core.gradient.max_pool_da``), names imported from ``textbook_core`` or
-    ``autograder`` (``from textbook_core import max_pool_da as f``; with ``import *`` every free
-    name), and identifier-like strings (``getattr(tc, "max_pool_da")``).
-
-    >>> use = LibraryUse(["import textbook_core as tc", "def g(x):\\n    return tc.max_pool_da(x)",
-    ...                   "def f(x):\\n    return g(x) + np.sum(x)"])
-    >>> sorted(use.references("f") & {"max_pool_da", "sum"})
-    ['max_pool_da', 'sum']
-    """
-
-    def __init__(self, sources):
-        self.aliases, self.star, self.defs = {}, False, {}
-        for source in sources:
-            tree = parse_cell(source)
-            if tree is not None:
-                self._collect(tree.body)
-
-    def _collect(self, body):
-        for node in body:
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in LIBRARY_ROOTS:
-                for alias in node.names:
-                    if alias.name == "*":
-                        self.star = True
-                    else:
-                        self.aliases[alias.asname or alias.name] = alias.name
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self.defs.setdefault(node.name, []).append(node)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    for name in ast.walk(target):
-                        if isinstance(name, ast.Name) and node.value is not None:
-                            self.defs.setdefault(name.id, []).append(node.value)
-            for field in ("body", "orelse", "finalbody", "handlers"):   # if/for/while/try/with at top level
-                inner = getattr(node, field, None)
-                if isinstance(inner, list) and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                                        ast.ClassDef)):
-                    self._collect([n for n in inner if isinstance(n, ast.AST)])
-            if isinstance(node, ast.ExceptHandler):
-                self._collect(node.body)
-
-    def references(self, name):
-        found, seen, stack = set(), set(), [name]
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            for definition in self.defs.get(current, []):
-                for node in ast.walk(definition):
-                    if isinstance(node, ast.Attribute):
-                        found.add(node.attr)
-                    elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                        if node.id in self.defs:
-                            stack.append(node.id)
-                        elif node.id in self.aliases:
-                            found.add(self.aliases[node.id])
-                        elif self.star:
-                            found.add(node.id)
-                    elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
-                        found.add(node.value)
-                    elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in LIBRARY_ROOTS:
-                        found.update(a.name for a in node.names)
-        return found
-
-
-def handoff_message(name, reference):
-    return (f"`{name}` hands the work to {reference}, which is the answer itself: derive the path and write "
-            f"it with numpy (other library functions are fine). This part scores 0.")
-
-
-# ---------------------------------------------------------------------------------------------
 # Student values in the grader
 # ---------------------------------------------------------------------------------------------
 
 _PROGRESS = []   # in the check process: a function that reports which phase it is in
+_CALLS = set()   # in the check process: the library functions the student's functions entered
 
 
 def _progress(message):
@@ -254,59 +167,97 @@ class Unreadable:
 class RemoteFunction:
     """A function of the student's: calling it runs it in the sandbox on plain data.
 
-    Raises `checks.Wrong` when it reaches a tripwire (a library function that is an answer),
-    runs over the time limit or ends the student's process; an exception of the student's
-    function comes back as a `StudentError` subclass with the student's exception name.
+    `variable` is the name the test cell reads it by (``conv_output_size``), `name` the
+    ``__name__`` the student's process reports (a lambda's is ``<lambda>``); `references` are
+    the library names the student's source reaches from either (`LibraryUse`).
+
+    Raises `checks.Wrong` when it reaches a tripwire (a library function that is an answer) or,
+    after `__autograder_handoff__` declared them, enters a forbidden library function (the
+    sandbox's record, `autograder.recorder`), runs over the time limit or ends the student's
+    process; an exception of the student's function comes back as a `StudentError` subclass with
+    the student's exception name.
     """
 
-    def __init__(self, runner, handle, name, references):
+    def __init__(self, runner, handle, name, references, variable=None):
         self.runner, self.handle, self.__name__, self.references = runner, handle, name, references
+        self.variable, self.forbidden = variable, ()
+
+    @property
+    def label(self):
+        """How messages name the function: by the answer's variable when there is one."""
+        return self.variable or self.__name__
 
     def __repr__(self):
-        return f"<student function {self.__name__}>"
+        return f"<student function {self.label}>"
 
     def __autograder_handoff__(self, names):
-        """The first of `names` (library functions) that this function's source reaches, or None."""
-        for name in names:
-            if name in self.references:
-                return name
-        return None
+        """Forbid the library functions `names` (dotted, `autograder.recorder.dotted`) in the calls
+        that follow; returns the first of them that the function's source reaches, or None."""
+        from .recorder import first_match
+
+        self.forbidden = tuple(names)
+        return first_match(self.references, self.forbidden)
 
     def __call__(self, *args, **kwargs):
         from .checks import Wrong
 
         session = self.runner.session
         if session is None or not session.alive:
-            raise Wrong(f"`{self.__name__}` cannot be called: the notebook's Python process has ended "
+            raise Wrong(f"`{self.label}` cannot be called: the notebook's Python process has ended "
                         f"({self.runner.broken or 'see the cells above'}).")
         left = self.runner.test_deadline - time.monotonic()
         timeout = max(0.1, min(self.runner.limits.call_timeout, left))
-        _progress({"phase": "call", "name": self.__name__})
+        _progress({"phase": "call", "name": self.label})
         try:
             value, error, tripped = session.call(self.handle, args, kwargs, timeout)
         except SessionError as failure:
             if failure.kind == "timeout":
-                raise Wrong(f"`{self.__name__}` did not return within {timeout:g} s on this probe and was "
+                raise Wrong(f"`{self.label}` did not return within {timeout:g} s on this probe and was "
                             f"stopped (an endless loop, or far too slow).") from None
-            raise Wrong(f"`{self.__name__}` stopped the grader's run of your code: {failure}.") from None
+            raise Wrong(f"`{self.label}` stopped the grader's run of your code: {failure}.") from None
         finally:
             _progress({"phase": "grader"})
+        self._judge_calls(session.last)
         if tripped:
-            raise Wrong(handoff_message(self.__name__, tripped[0]))
+            raise Wrong(handoff_message(self.label, tripped[0]))
         if error is not None:
             ename = error[0] if error[0].isidentifier() else "Error"
             raise type(ename, (StudentError,), {})(error[1])
-        return _bind(value, f"the value returned by `{self.__name__}`", self.runner)
+        return _bind(value, f"the value returned by `{self.label}`", self.runner)
+
+    def _judge_calls(self, reply):
+        """The hand-off rule at run time: what the call entered, as the sandbox recorded it."""
+        from .checks import Wrong
+        from .recorder import first_match
+
+        calls, untracked = list(reply.get("calls", [])), reply.get("untracked")
+        _CALLS.update(calls)
+        if untracked:
+            _CALLS.add(f"untracked: {untracked}"[:300])
+        if not self.forbidden:
+            return
+        used = first_match(calls, self.forbidden)
+        if used:
+            raise Wrong(handoff_message(self.label, used))
+        if untracked:
+            raise Wrong(f"`{self.label}` tampered with the grader's record of the library functions it uses "
+                        f"({untracked}), so the grader cannot tell whether it hands the work to the library. "
+                        f"This part scores 0.")
 
 
 class StudentError(Exception):
     """An exception raised by the student's function (its class is named like the student's)."""
 
 
-def _bind(value, what, runner):
-    """A decoded wire value as the grader's tests see it."""
+def _bind(value, what, runner, variable=None):
+    """A decoded wire value as the grader's tests see it (`variable`: the name it was read by)."""
     if isinstance(value, wire.Function):
-        return RemoteFunction(runner, value.handle, value.name, runner.use.references(value.name))
+        references = runner.use.references(value.name)
+        if variable is not None:
+            references = references | runner.use.references(variable)
+        return RemoteFunction(runner, value.handle, value.name, references, variable)
+    if isinstance(value, wire.Broken):
+        return Unreadable(f"{what} could not be read by the grader: {value.reason}.")
     if isinstance(value, wire.NotData) and value.type_name.startswith("too large: "):
         return Unreadable(f"{what} is too large for the grader to read ({value.type_name[11:]}; the limit is "
                           f"{runner.limits.reply_mb} MB).")
@@ -377,6 +328,10 @@ class NotebookRun:
         self.session, self.history, self.restarts, self.broken, self.stopped = None, [], 0, None, []
         self.deadline = time.monotonic() + limits.notebook_timeout
         self.test_deadline = 0.0
+        self.budget = ByteBudget(limits.output_mb * 2 ** 20)
+        self.calls = []              # what the latest cell entered (`autograder.recorder`)
+        self.answer_calls = {}       # grade id of an answer cell: what it entered
+        self.notes = []              # what the grader dropped from the process's replies
 
     # -- the student's process --------------------------------------------------------------
 
@@ -394,17 +349,30 @@ class NotebookRun:
                 self.broken = f"it ended after the notebook used up its {self.limits.notebook_timeout:g} s"
                 return False
             self.restarts += 1
-            self.session.close()
-        self.session = self.sandbox.start(self.files)
+            self.close()
+        self.session = self.sandbox.start(self.files, budget=self.budget)
         for source in self.history:
             try:
-                self.session.run(source, self.limits.cell_timeout)
+                self.session.run(source, self.limits.cell_timeout, quiet=True)
             except SessionError as error:
                 self.broken = f"running the earlier cells again after a restart failed: {error}"
                 return False
         return True
 
-    def run_student_cell(self, source):
+    def close(self):
+        if self.session is not None:
+            self.notes.extend(n for n in self.session.notes if n not in self.notes)
+            self.session.close()
+
+    def _recorded(self, reply):
+        """The calls of a reply (`Session.last`), with an ``untracked: ...`` entry if it was tampered with."""
+        calls = list(reply.get("calls", []))
+        if reply.get("untracked"):
+            calls.append(f"untracked: {reply['untracked']}"[:300])
+        return calls
+
+    def run_student_cell(self, source, grade_id=None):
+        self.calls = []
         if time.monotonic() > self.deadline:
             return [_error("NotRun", f"not run: the notebook used up its {self.limits.notebook_timeout:g} s "
                                      f"of grading time")]
@@ -424,6 +392,9 @@ class NotebookRun:
             self.stopped.append(message[1].rstrip("."))
             return [_error(message[0], message[1] + restart)]
         self.history.append(source)
+        self.calls = self._recorded(self.session.last)
+        if grade_id is not None:
+            self.answer_calls[grade_id] = self.calls
         return [o for o in outputs if isinstance(o, dict)]
 
     # -- a test cell, in the grader ------------------------------------------------------------
@@ -431,11 +402,12 @@ class NotebookRun:
     def run_test_cell(self, grade_id, source, namespace):
         """Outputs of a test cell and, if the grader could not decide, the reason."""
         names = free_names(source) - {k for k, v in namespace.items() if type(v).__name__ == "module"}
-        values = {}
+        values, self.calls = {}, []
         if names and self.ensure():
             try:
                 left = max(5.0, self.deadline - time.monotonic())
                 values = self.session.get(names, min(self.limits.cell_timeout, left))
+                self.calls = self._recorded(self.session.last)
             except SessionError as error:   # e.g. a value whose conversion never returns
                 reason = "took too long" if error.kind == "timeout" else str(error)
                 for name in names - set(namespace):
@@ -444,9 +416,11 @@ class NotebookRun:
         for name, value in values.items():
             if isinstance(value, wire.Module) and name in namespace:
                 continue
-            namespace[name] = _bind(value, f"`{name}`", self)
+            namespace[name] = _bind(value, f"`{name}`", self, variable=name)
+        namespace["__autograder_calls__"] = dict(self.answer_calls, __reads__=list(self.calls))
         self.test_deadline = time.monotonic() + self.limits.cell_timeout
         outcome = self._in_child(grade_id, source, namespace)
+        self.calls = sorted(set(self.calls) | set(outcome.pop("calls", [])))
         if outcome.pop("session", "ok") != "ok" and self.session is not None:
             self.session.kill()
         if outcome.get("ename") == "NameError" and self.stopped:
@@ -536,6 +510,7 @@ def _check_child(grade_id, source, namespace, run, write_fd):
         pass
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _PROGRESS[:] = [report]
+    _CALLS.clear()
     captured = io.StringIO()
     sys.stdout = sys.stderr = captured
     outcome = {"done": "passed"}
@@ -552,6 +527,7 @@ def _check_child(grade_id, source, namespace, run, write_fd):
     if len(text) > MAX_TEST_OUTPUT:
         text = text[:MAX_TEST_OUTPUT] + "\n[... output cut ...]\n"
     outcome["stdout"] = text
+    outcome["calls"] = sorted(_CALLS)[:2000]
     session = run.session
     outcome["session"] = "ok" if session is not None and session.alive else "dead"
     report(outcome)
@@ -566,8 +542,41 @@ def notebook_key(nb, resources):
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+def memory():
+    """``{"rss_mb", "peak_mb"}`` of this process (``VmRSS``, ``VmHWM`` of ``/proc/self/status``)."""
+    found = {}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[{"VmRSS": "rss_mb", "VmHWM": "peak_mb"}[key]] = int(value.split()[0]) / 1024
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def reset_peak():
+    """Measure this process's peak memory afresh from now on (Linux: ``/proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def grade_notebook(nb, resources, limits, release=None):
-    """Steps 1-4 for the sanitized notebook `nb`: ``{"outputs": {index: [...]}, "manual": {...}}``."""
+    """Steps 1-4 for the sanitized notebook `nb`; returns plain data.
+
+    ``{"outputs": {index: [...]}, "manual": {grade_id: reason}, "calls": {index: [...]}, "notes": [...],
+    "restarts", "sent_bytes", "dropped_bytes", "sandbox": {...}, "grader_memory": {...}}``:
+    the outputs and manual flags go into the graded notebook (`apply_results`); ``calls`` are the
+    library functions each cell entered (a test cell: while its values were read and its probes
+    ran); ``grader_memory`` is this process's resident memory when the notebook started and its
+    peak while it was graded (MiB).
+    """
+    reset_peak()
+    start = memory()
     info = resources["nbgrader"]
     sources, tests = gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
     is_test = [c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
@@ -580,7 +589,7 @@ def grade_notebook(nb, resources, limits, release=None):
             cell.source = strip_hidden(sources[_meta(cell)["grade_id"]][1])
     use = LibraryUse([c.source for c, test in zip(nb.cells, is_test) if c.cell_type == "code" and not test])
     namespace = grader_namespace(setup)
-    results = {"outputs": {}, "manual": {}}
+    results = {"outputs": {}, "manual": {}, "calls": {}}
     with tempfile.TemporaryDirectory(prefix="autograder-nb-") as tmp:
         path = os.path.join(tmp, f"{info['notebook']}.ipynb")
         with open(path, "w", encoding="utf-8") as fh:
@@ -600,12 +609,14 @@ def grade_notebook(nb, resources, limits, release=None):
                     if manual:
                         results["manual"][grade_id] = manual
                 else:
-                    outputs = run.run_student_cell(cell.source)
+                    outputs = run.run_student_cell(cell.source, _meta(cell).get("grade_id"))
                 results["outputs"][index] = outputs
+                results["calls"][index] = run.calls
         finally:
-            if run.session is not None:
-                run.session.close()
-    results["restarts"] = run.restarts
+            run.close()
+    results.update(restarts=run.restarts, notes=run.notes, sent_bytes=run.budget.used,
+                   dropped_bytes=run.budget.dropped, sandbox=sandbox.describe(),
+                   grader_memory={"start_mb": start.get("rss_mb"), "peak_mb": memory().get("peak_mb")})
     return results
 
 
@@ -625,6 +636,11 @@ def apply_results(nb, resources, results):
     for grade_id, reason in results["manual"].items():
         flags[grade_id] = reason
         note(resources, f"{grade_id} needs a manual grade: {reason}")
+    for message in results.get("notes", []):
+        note(resources, message)
+    info = resources.get("nbgrader", {})
+    MEMORY[(info.get("student"), info.get("notebook"))] = dict(results.get("grader_memory", {}),
+                                                              sent_bytes=results.get("sent_bytes"))
     return nb, resources
 
 

@@ -4,7 +4,9 @@ Real submissions are not always what was handed out. This module takes any file 
 nbgrader a notebook with the release's structure, saying what it changed:
 
 - `read_submission`: size limit before reading, UTF-8 (a BOM or UTF-16 is accepted; other bytes
-  are replaced and noted), JSON, a notebook (nbformat 3 is converted), sane cells;
+  are replaced and noted), JSON read with bounds (integers of at most `MAX_DIGITS` digits;
+  metadata at most `MAX_METADATA_DEPTH` deep and `MAX_METADATA_ITEMS` entries: what breaks a
+  bound is dropped with a note), a notebook (nbformat 3 is converted), sane cells;
 - `SafeNotebookExporter`: nbgrader's reader replaced by `read_submission`; a file that cannot
   be read becomes the blank release with a note at the top, so it scores 0 with the reason in its
   feedback, and the student's other notebooks are graded as usual;
@@ -35,7 +37,65 @@ NOTES = {}
 
 MAX_CELLS = 2000
 MAX_SOURCE_CHARS = 4_000_000
+MAX_DIGITS = 100
+MAX_METADATA_DEPTH = 16
+MAX_METADATA_ITEMS = 10_000
 NOTE_MARK = "autograder-note"
+
+
+class _TooLong:
+    """A number with more than `MAX_DIGITS` digits, kept out of the notebook (it is dropped)."""
+
+    def __init__(self, digits):
+        self.digits = digits
+
+
+def _number(text):
+    digits = len(text.lstrip("-").split(".")[0].split("e")[0].split("E")[0])
+    return _TooLong(len(text)) if digits > MAX_DIGITS else None
+
+
+def _loads(text):
+    """`json.loads` with integers and floats of more than `MAX_DIGITS` digits left as `_TooLong`."""
+    return json.loads(text, parse_int=lambda t: _number(t) or int(t), parse_float=lambda t: _number(t) or float(t))
+
+
+def bounded_metadata(value, where, notes):
+    """`value` (a metadata dict) without what breaks the bounds; each drop is a line in `notes`.
+
+    >>> notes = []
+    >>> bounded_metadata({"a": 1, "b": _TooLong(5000), "c": [[[[1]]]]}, "the notebook's metadata", notes)
+    {'a': 1, 'c': [[[[1]]]]}
+    >>> notes
+    ["a number of 5000 digits in the notebook's metadata was dropped"]
+    """
+    left = [MAX_METADATA_ITEMS]
+    dropped = {}
+
+    def walk(v, depth):
+        left[0] -= 1
+        if isinstance(v, _TooLong):
+            dropped.setdefault(f"a number of {v.digits} digits", None)
+            return _DROP
+        if left[0] < 0:
+            dropped.setdefault(f"more than {MAX_METADATA_ITEMS} entries", None)
+            return _DROP
+        if depth > MAX_METADATA_DEPTH and isinstance(v, (dict, list)):
+            dropped.setdefault(f"values nested more than {MAX_METADATA_DEPTH} deep", None)
+            return _DROP
+        if isinstance(v, dict):
+            kept = {str(k): walk(x, depth + 1) for k, x in v.items()}
+            return {k: x for k, x in kept.items() if x is not _DROP}
+        if isinstance(v, list):
+            return [x for x in (walk(x, depth + 1) for x in v) if x is not _DROP]
+        return v
+
+    result = walk(value, 0) if isinstance(value, dict) else {}
+    notes.extend(f"{what} in {where} was dropped" for what in dropped)
+    return result if isinstance(result, dict) else {}
+
+
+_DROP = object()
 
 
 def note(resources, message, log=None):
@@ -108,12 +168,14 @@ def read_submission(path, max_bytes):
     text, notes = decode_text(raw)
     notes = [notes] if notes else []
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except json.JSONDecodeError as error:
         raise Unreadable(f"the file is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}); "
                          f"was it saved by Jupyter?") from None
     except RecursionError:
         raise Unreadable("the file is not valid JSON (nested too deeply)") from None
+    except (ValueError, MemoryError) as error:
+        raise Unreadable(f"the file cannot be read as JSON ({type(error).__name__}: {str(error)[:200]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
         raise Unreadable("the file is JSON but not a Jupyter notebook (it has no list of cells)")
     if "worksheets" in data and "cells" not in data:
@@ -133,7 +195,7 @@ def read_submission(path, max_bytes):
             notes.append("a cell whose source is not text was emptied")
             source = ""
         chars += len(source)
-        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        metadata = bounded_metadata(cell.get("metadata"), f"the metadata of cell {len(cells) + 1}", notes)
         clean = {"cell_type": cell["cell_type"], "metadata": metadata, "source": source}
         if cell["cell_type"] == "code":
             clean.update(outputs=[], execution_count=None)
@@ -142,7 +204,7 @@ def read_submission(path, max_bytes):
         raise Unreadable(f"the notebook's cells hold {chars} characters, over the limit of {MAX_SOURCE_CHARS}")
     if dropped:
         notes.append(f"{dropped} cell(s) of no known type were dropped")
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = bounded_metadata(data.get("metadata"), "the notebook's metadata", notes)
     nb = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells})
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{index}"

@@ -18,12 +18,21 @@ and the venv                   so the repository's path leads nowhere)
 
 Nothing else: no solutions, no course folder, no gradebook, no home directories, no ``/etc``
 beyond the loader's cache. Namespaces: user (uid 65534, every capability dropped, no further
-user namespaces), network (none: only a private loopback), pid, ipc, uts, mount. The process
-dies with the grader (``--die-with-parent``). Resource limits (``setrlimit``, inherited through
-bwrap): address space, CPU seconds, file size, open files, no core dumps. A seccomp filter
-refuses ``fork``, ``vfork`` and any ``clone`` that is not a new thread, so the student's code
-cannot start processes (a fork bomb fails with ``PermissionError``); threads are allowed and
-share the address-space limit. Wall-clock limits are the grader's: it kills the process.
+user namespaces), network (none: only a private loopback), pid, ipc, uts, mount, cgroup. The
+process dies with the grader (``--die-with-parent``). Resource limits (``setrlimit``, inherited
+through bwrap): address space, CPU seconds, file size, open files, no core dumps. A cgroup of its
+own where the machine allows (`autograder.cgroups`): memory with memfd, tmpfs and page cache
+counted, a CPU quota, a limit on processes and threads. A seccomp filter refuses ``fork``,
+``vfork`` and any ``clone`` that is not a new thread, so the student's code cannot start
+processes (a fork bomb fails with ``PermissionError``); threads are allowed and share the
+address-space limit. Wall-clock limits are the grader's: it kills the process.
+
+What the process sends is read within limits (`Session`): every frame's length is checked
+before its body is read (`Limits.reply_mb`, a hard limit: the process is stopped), counted
+against the notebook's `ByteBudget` (`Limits.output_mb`: past it a cell's outputs are drained
+unread and dropped with a note), parsed within bounds (`autograder.wire.loads`) and checked
+against the reply schema (`autograder.replies`). A reply that breaks a rule but keeps the
+frames in step costs only what it carried: that cell's outputs, those values, that call.
 """
 import ast
 import atexit
@@ -41,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import wire
+from . import cgroups, replies, wire
 from .course import REFERENCE_ANSWERS, Limits
 
 SANDBOX_LIB = "/sandbox/lib"
@@ -73,6 +82,28 @@ class SessionError(RuntimeError):
     def __init__(self, kind, message):
         super().__init__(message)
         self.kind = kind   # "timeout", "ended", "protocol", "too-large"
+
+
+class ByteBudget:
+    """What one notebook's process may send, in bytes, over all its sessions (restarts included).
+
+    Every frame counts as it is read. Outputs are kept only while the budget lasts; `dropped`
+    counts the bytes of outputs drained unread past it.
+    """
+
+    def __init__(self, total):
+        self.total, self.used, self.dropped = int(total), 0, 0
+
+    @property
+    def left(self):
+        return max(0, self.total - self.used)
+
+
+class BadReply:
+    """A reply that was read whole but breaks a rule (`reason`); the process is still in step."""
+
+    def __init__(self, reason):
+        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +142,7 @@ def build_library(target):
 
     target = Path(target)
     packages = {"textbook_core": Path(textbook_core.__file__).parent, "autograder": Path(__file__).parent}
-    keep = {"autograder": ("__init__.py", "checks.py", "wire.py", "worker.py")}
+    keep = {"autograder": ("__init__.py", "checks.py", "wire.py", "worker.py", "recorder.py")}
     for package, folder in packages.items():
         (target / package).mkdir(parents=True, exist_ok=True)
         for path in sorted(folder.glob("*.py")):
@@ -185,6 +216,7 @@ def seccomp_filter(machine=None):
 # ---------------------------------------------------------------------------------------------
 
 _LIBRARY = {}
+_WARNED = []
 
 
 def _library():
@@ -221,6 +253,18 @@ class Sandbox:
         self.bwrap = bwrap_path()
         self.library = _library()
         self.seccomp = seccomp_filter()
+        self.cgroups = cgroups.manager()
+        if self.cgroups.version is None:
+            if limits.require_cgroups:
+                raise SandboxUnavailable(f"cgroups are required (Limits.require_cgroups) but not available: "
+                                         f"{self.cgroups.reason}. Grade as root, or in a delegated cgroup v2.")
+            if not _WARNED:
+                _WARNED.append(True)
+                cgroups.warn_unavailable(self.cgroups.reason)
+
+    def describe(self):
+        """What confines this sandbox's processes besides namespaces and seccomp (for the record)."""
+        return {"cgroups": self.cgroups.describe(self.limits)}
 
     def _system_binds(self):
         args = ["--ro-bind", "/usr", "/usr"]
@@ -289,25 +333,39 @@ class Sandbox:
                 (resource.RLIMIT_CORE, (0, 0)),
                 (resource.RLIMIT_NPROC, (256, 256))]
 
-    def start(self, files=(), label="autograder"):
-        """Start a worker; returns the `Session` once it has said it is ready."""
-        return Session(self, files, label)
+    def start(self, files=(), label="autograder", budget=None):
+        """Start a worker; returns the `Session` once it has said it is ready.
+
+        `budget` is the notebook's `ByteBudget` (shared by its restarts); a fresh one by default.
+        """
+        return Session(self, files, label, budget)
 
 
 class Session:
-    """One sandboxed worker process: run cells, read values, call functions, with deadlines."""
+    """One sandboxed worker process: run cells, read values, call functions, with deadlines.
 
-    def __init__(self, sandbox, files=(), label="autograder"):
+    ``last`` holds what the latest reply said about itself: the library functions the student's
+    code entered (``calls``), how that record was tampered with (``untracked``), the tripwires
+    reached (``tripped``) and the worker's CPU seconds (``cpu``). ``notes`` collects what the
+    grader dropped from this process's replies and why.
+    """
+
+    def __init__(self, sandbox, files=(), label="autograder", budget=None):
         self.sandbox, self.limits, self.label = sandbox, sandbox.limits, label
+        self.budget = budget if budget is not None else ByteBudget(self.limits.output_mb * 2 ** 20)
+        self.last, self.notes, self._id = {}, [], 0
         self.stderr = tempfile.TemporaryFile()
+        self.group = sandbox.cgroups.create(self.limits) if sandbox.cgroups.version else None
         seccomp_fd = None
         if sandbox.seccomp is not None:
             seccomp_fd = os.memfd_create("autograder-seccomp", 0)
             os.write(seccomp_fd, sandbox.seccomp)
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
-        limits = sandbox.rlimits()
+        limits, group = sandbox.rlimits(), self.group
 
         def child_setup():
+            if group is not None:
+                group.join()
             for which, value in limits:
                 try:
                     resource.setrlimit(which, value)
@@ -319,40 +377,61 @@ class Session:
                 sandbox.command(files, seccomp_fd, label), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self.stderr, pass_fds=() if seccomp_fd is None else (seccomp_fd,),
                 preexec_fn=child_setup, start_new_session=True)
+        except (OSError, subprocess.SubprocessError) as error:
+            self._release()
+            raise SandboxUnavailable(f"the sandbox could not be started: {error}") from None
         finally:
             if seccomp_fd is not None:
                 os.close(seccomp_fd)
         self.fd_in, self.fd_out = self.process.stdout.fileno(), self.process.stdin.fileno()
         self.alive = True
         try:
-            self._reply(time.monotonic() + self.limits.startup_timeout)
+            reply = self._reply(time.monotonic() + self.limits.startup_timeout, "ready")
         except SessionError as error:
             self.close()
             raise SandboxUnavailable(f"the sandbox did not start ({error}). bwrap said:\n{self.diagnostics()}") from None
+        if isinstance(reply, BadReply):
+            self.close()
+            raise SandboxUnavailable(f"the sandbox did not start: {reply.reason}")
 
     def diagnostics(self):
         self.stderr.seek(0)
         return self.stderr.read()[-4000:].decode("utf-8", "replace")
 
-    def _reply(self, deadline, max_bytes=None):
+    def _reply(self, deadline, op):
+        """The next reply, checked; `BadReply` if it breaks a rule but the frames are still in step."""
         try:
-            reply = wire.read_frame(self.fd_in, deadline=deadline,
-                                    max_bytes=max_bytes or self.limits.reply_mb * 2 ** 20)
+            size = wire.read_length(self.fd_in, deadline)
+            if size > self.limits.reply_mb * 2 ** 20:   # never read: the process is stopped
+                self.kill()
+                raise SessionError("too-large", f"sent a message of {size} bytes, over the limit of "
+                                                f"{self.limits.reply_mb * 2 ** 20}")
+            left = self.budget.left
+            self.budget.used += size
+            if op == "run" and size > left:
+                wire.drain(self.fd_in, size, deadline)
+                self.budget.dropped += size
+                return BadReply(f"its outputs ({size} bytes) are past the notebook's output budget of "
+                                f"{self.budget.total // 2 ** 20} MB")
+            data = wire.read_body(self.fd_in, size, deadline)
         except wire.Timeout:
             self.kill()
             raise SessionError("timeout", "did not finish within the time limit") from None
         except wire.Closed:
             self.kill()
             raise SessionError("ended", self._ending()) from None
-        except wire.TooLarge as error:
-            self.kill()
-            raise SessionError("too-large", f"sent {error}") from None
+        try:
+            reply = wire.loads(data)
         except wire.Malformed as error:
-            self.kill()
-            raise SessionError("protocol", f"sent a malformed message ({error})") from None
-        if not isinstance(reply, dict) or not (("ok" in reply) ^ ("error" in reply)):
-            self.kill()
-            raise SessionError("protocol", "sent a reply the grader does not understand")
+            return BadReply(str(error))
+        del data
+        problem = replies.envelope_problem(reply, op, self._id)
+        if problem:
+            if isinstance(reply, dict) and reply.get("id") not in (None, self._id):
+                self.kill()   # out of step: nothing it sends can be matched to a request any more
+                raise SessionError("protocol", problem)
+            return BadReply(problem)
+        self.last = {k: reply[k] for k in ("calls", "untracked", "tripped", "cpu") if k in reply}
         return reply
 
     def _ending(self):
@@ -372,11 +451,16 @@ class Session:
         return f"the Python process ended (exit code {code})"
 
     def request(self, message, timeout):
-        """Send `message`, wait at most `timeout` seconds for the reply; `SessionError` on failure."""
+        """Send `message`, wait at most `timeout` seconds for the reply; `SessionError` on failure.
+
+        Returns the reply (a dict, checked against the schema of its ``op``) or a `BadReply`.
+        """
         if not self.alive:
             raise SessionError("ended", "the Python process has already ended")
+        self._id += 1
+        self.last = {}
         deadline = time.monotonic() + timeout
-        data = wire.pack(message)
+        data = wire.pack(dict(message, id=self._id))
         try:
             while data:
                 wait = deadline - time.monotonic()
@@ -389,54 +473,68 @@ class Session:
         except (BrokenPipeError, OSError):
             self.kill()
             raise SessionError("ended", self._ending()) from None
-        return self._reply(deadline)
+        return self._reply(deadline, message["op"])
 
     def _room(self):
         """Bytes of values a reply may carry (the frame limit, less room for the envelope)."""
         return self.limits.reply_mb * 2 ** 20 - 4096
 
-    def run(self, source, timeout):
-        """Run one cell; returns ``(outputs, success)``."""
-        reply = self.request({"op": "run", "source": source}, timeout)
-        body = reply.get("ok")
-        if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
-            raise SessionError("protocol", "sent a cell result the grader does not understand")
-        return body["outputs"], bool(body.get("success"))
+    def run(self, source, timeout, quiet=False):
+        """Run one cell; returns ``(outputs, success)``.
+
+        With `quiet` (a replay after a restart) no outputs are asked for. An output that breaks
+        the schema is dropped, and so are all of them past the notebook's budget, each time
+        with a note in the outputs and in `notes`.
+        """
+        limit = min(self._room(), self.budget.left)
+        reply = self.request({"op": "run", "source": source, "limit": limit, "quiet": quiet}, timeout)
+        if isinstance(reply, BadReply):
+            return self._dropped(f"The grader dropped this cell's outputs: {reply.reason}."), True
+        if "ok" not in reply:
+            return self._dropped(f"The grader could not run this cell: {reply['error'][0]}: "
+                                 f"{reply['error'][1][:300]}."), False
+        outputs, bad = [], []
+        for output in reply["ok"]["outputs"]:
+            problem = replies.output_problem(output)
+            if problem:
+                bad.append(problem)
+            elif not quiet:
+                outputs.append(output)
+        if bad:
+            outputs += self._dropped(f"The grader dropped {len(bad)} output(s) of this cell: {bad[0]}.")
+        return outputs, bool(reply["ok"]["success"])
+
+    def _dropped(self, message):
+        self.notes.append(message)
+        return [{"output_type": "stream", "name": "stderr", "text": f"[{message}]\n"}]
 
     def get(self, names, timeout):
-        """The student's values of `names` as plain data (names that are not defined are left out)."""
+        """The student's values of `names` as plain data (names that are not defined are left out).
+
+        A value that cannot be read is a `wire.Broken` with the reason; a reply that cannot be
+        read makes every name `Broken`.
+        """
         reply = self.request({"op": "get", "names": sorted(names), "limit": self._room()}, timeout)
-        body = reply.get("ok")
-        if not isinstance(body, dict):
-            raise SessionError("protocol", "sent values the grader does not understand")
-        values = {}
-        for name, encoded in body.items():
-            if name in names:
-                try:
-                    values[name] = wire.decode(encoded)
-                except wire.Malformed as error:
-                    values[name] = wire.NotData(f"malformed value ({error})")
-        return values
+        if isinstance(reply, BadReply) or "ok" not in reply:
+            reason = reply.reason if isinstance(reply, BadReply) else f"{reply['error'][0]}: {reply['error'][1][:300]}"
+            return {name: wire.Broken(f"the reply that carried it could not be read ({reason})") for name in names}
+        return {name: wire.decode(encoded) for name, encoded in reply["ok"].items() if name in names}
 
     def call(self, handle, args, kwargs, timeout):
         """Call the student's function `handle`; returns ``(value, error, tripped)``.
 
         `error` is ``(type name, message)`` when the function raised, `tripped` the reference
-        functions it reached (the sandbox's tripwires).
+        functions it reached (the sandbox's tripwires); a result that cannot be read is a
+        `wire.Broken`. What the function entered is in ``last["calls"]``.
         """
         reply = self.request({"op": "call", "handle": handle, "args": wire.encode(tuple(args)),
                               "kwargs": wire.encode(dict(kwargs)), "limit": self._room()}, timeout)
-        tripped = reply.get("tripped") if isinstance(reply.get("tripped"), list) else []
-        tripped = [str(t)[:100] for t in tripped]
+        if isinstance(reply, BadReply):
+            return wire.Broken(f"the reply that carried it could not be read ({reply.reason})"), None, []
+        tripped = list(reply.get("tripped", []))
         if "error" in reply:
-            error = reply["error"]
-            if not (isinstance(error, list) and len(error) == 2):
-                error = ["Error", "the function failed"]
-            return None, (str(error[0])[:100], str(error[1])[:2000]), tripped
-        try:
-            return wire.decode(reply["ok"]), None, tripped
-        except wire.Malformed as error:
-            return wire.NotData(f"malformed value ({error})"), None, tripped
+            return None, tuple(reply["error"]), tripped
+        return wire.decode(reply["ok"]), None, tripped
 
     def kill(self):
         """End the process (and with it everything in the sandbox)."""
@@ -451,8 +549,13 @@ class Session:
         except subprocess.TimeoutExpired:
             pass
 
+    def _release(self):
+        if self.group is not None:
+            self.sandbox.cgroups.release(self.group)
+
     def close(self):
         self.kill()
+        self._release()
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()

@@ -9,14 +9,20 @@ lead to ``/dev/null``.
 
 Nothing here is trusted by the grader. The student's code can patch this module, numpy or
 IPython: that changes only what this process reports about the student's own answers, which the
-grader reads as data and checks with its own code, in its own process.
+grader reads as data within bounds (`autograder.wire`), checks against its schema
+(`autograder.replies`) and grades with its own code, in its own process.
 
-Requests (``op``): ``run`` a cell's source; ``get`` values by name; ``call`` a function handle
-with arguments. Replies: ``{"ok": ...}`` or ``{"error": [type name, message]}``.
+Requests (``op``): ``run`` a cell's source (``limit``: bytes its outputs may take; ``quiet``: a
+replay after a restart, outputs not wanted); ``get`` values by name; ``call`` a function handle
+with arguments. Replies: ``{"ok": ...}`` or ``{"error": [type name, message]}``, with the
+request's ``id``, this process's CPU seconds (``cpu``) and, from `autograder.recorder`, the
+library functions entered while the cell, the reading of the values or the call ran
+(``calls``) and, if that record was tampered with, how (``untracked``).
 """
 import io
 import os
 import sys
+import time
 import warnings
 
 MAX_STREAM_CHARS = 64_000
@@ -27,18 +33,27 @@ MAX_LINES = 190
 so the note that says how much was cut stays visible."""
 MAX_RICH_OUTPUTS = 20
 MAX_RICH_CHARS = 2_000_000
+ENVELOPE_BYTES = 64 * 1024
+"""Room kept in a reply for everything but the outputs' text."""
 
 
 class CappedOutputs:
-    """The outputs of one cell in nbformat's shape, with printed text cut at the limits."""
+    """The outputs of one cell in nbformat's shape, with printed text cut at the limits.
 
-    def __init__(self):
-        self.items, self.chars, self.lines, self.dropped, self.rich = [], 0, 0, 0, 0
+    `room` is the bytes the grader lets this cell's outputs take (what is left of the
+    notebook's budget); rich outputs past it are counted, not kept, and so are mime types
+    the grader does not show (`autograder.wire.MIME_TYPES`).
+    """
+
+    def __init__(self, room=None, mime_types=()):
+        self.items, self.chars, self.lines, self.dropped, self.rich, self.size = [], 0, 0, 0, 0, 0
+        self.room = float("inf") if room is None else max(0, room - ENVELOPE_BYTES)
+        self.mime_types, self.hidden = set(mime_types), set()
 
     def stream(self, name, text):
         if not text:
             return
-        if self.chars >= MAX_STREAM_CHARS or self.lines >= MAX_LINES:
+        if self.chars >= MAX_STREAM_CHARS or self.lines >= MAX_LINES or 2 * (self.size + len(text)) > self.room:
             self.dropped += len(text)
             return
         room = min(MAX_STREAM_CHARS - self.chars, len(text))
@@ -48,6 +63,7 @@ class CappedOutputs:
             kept = "\n".join(kept.split("\n")[:lines_left]) + "\n"
         self.dropped += len(text) - len(kept)
         self.chars += len(kept)
+        self.size += len(kept)
         self.lines += kept.count("\n")
         if self.items and self.items[-1].get("output_type") == "stream" and self.items[-1]["name"] == name:
             self.items[-1]["text"] += kept
@@ -56,11 +72,17 @@ class CappedOutputs:
 
     def rich_output(self, output_type, data):
         plain = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+        if self.mime_types:
+            self.hidden.update(k for k in plain if k not in self.mime_types)
+            plain = {k: v for k, v in plain.items() if k in self.mime_types}
         size = sum(len(v) for v in plain.values())
-        if self.rich >= MAX_RICH_OUTPUTS or size > MAX_RICH_CHARS:
+        if not plain:
+            return
+        if self.rich >= MAX_RICH_OUTPUTS or size > MAX_RICH_CHARS or 2 * (self.size + size) > self.room:
             self.dropped += size
             return
         self.rich += 1
+        self.size += size
         item = {"output_type": output_type, "data": plain, "metadata": {}}
         self.items.append(item)
 
@@ -69,6 +91,10 @@ class CappedOutputs:
                            "traceback": [str(line)[:4000] for line in list(traceback)[:60]]})
 
     def finish(self):
+        if self.hidden:
+            self.items.append({"output_type": "stream", "name": "stdout",
+                               "text": f"\n[... output of type {', '.join(sorted(self.hidden))[:200]} not shown by the "
+                                       f"grader ...]\n"})
         if self.dropped:
             self.items.append({"output_type": "stream", "name": "stdout",
                                "text": f"\n[... output cut by the grader: {self.dropped} more characters ...]\n"})
@@ -142,8 +168,10 @@ def make_shell(current):
 class Worker:
     def __init__(self, fd_in, fd_out):
         from autograder import wire
+        from autograder.recorder import Recorder
 
         self.wire, self.fd_in, self.fd_out = wire, fd_in, fd_out
+        self.recorder = Recorder(guard=True)
         self.outputs = CappedOutputs()
         self.shell = make_shell(lambda: self.outputs)
         self.handles = []
@@ -152,30 +180,46 @@ class Worker:
     def send(self, message):
         self.wire.write_frame(self.fd_out, message)
 
-    def capture(self):
-        self.outputs = CappedOutputs()
+    def capture(self, room=None):
+        self.outputs = CappedOutputs(room, self.wire.MIME_TYPES)
         sys.stdout, sys.stderr = self.streams
 
-    def run(self, source):
-        self.capture()
+    def recorded(self, reply):
+        """`reply` with what the recorder saw since `Recorder.start`."""
+        calls, untracked = self.recorder.stop()
+        reply["calls"] = calls
+        if untracked:
+            reply["untracked"] = untracked[:2000]
+        return reply
+
+    def run(self, source, limit, quiet):
+        self.capture(0 if quiet else limit)
+        self.recorder.start()
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             result = self.shell.run_cell(source, store_history=False)
-        items = self.outputs.finish()
-        return {"ok": {"outputs": items, "success": bool(result.success)}}
+        items = [] if quiet else self.outputs.finish()
+        return self.recorded({"ok": {"outputs": items, "success": bool(result.success)}})
 
     def get(self, names, limit):
         values, size = {}, 0
-        for name in names:
-            if isinstance(name, str) and name in self.shell.user_ns:
-                value = self.wire.encode(self.shell.user_ns[name], self.handles)
-                length = len(self.wire.pack(value))
-                if size + length > limit:   # too big to send: say so instead of sending it
-                    value = {"$x": f"too large: {length} bytes"}
-                else:
-                    size += length
-                values[name] = value
-        return {"ok": values}
+        self.recorder.start()   # reading a value can run the student's code (__array__, tolist)
+        try:
+            for name in names:
+                if isinstance(name, str) and name in self.shell.user_ns:
+                    value = self.wire.encode(self.shell.user_ns[name], self.handles)
+                    try:
+                        length = len(self.wire.pack(value))
+                    except (ValueError, TypeError) as error:   # e.g. a string that is not UTF-8
+                        value, length = {"$x": f"unsendable ({type(error).__name__})"}, 100
+                    if size + length > limit:   # too big to send: say so instead of sending it
+                        value = {"$x": f"too large: {length} bytes"}
+                    else:
+                        size += length
+                    values[name] = value
+        finally:
+            reply = self.recorded({"ok": values})
+        return reply
 
     def call(self, handle, args, kwargs, limit):
         tripwire = sys.modules.get("textbook_core._tripwire")
@@ -184,8 +228,9 @@ class Worker:
         function = self.handles[handle]
         args, kwargs = self.wire.decode(args), self.wire.decode(kwargs)
         self.capture()   # what the function prints is dropped
+        self.recorder.start()
         try:
-            value = self.wire.encode(function(*args, **kwargs))
+            value = self.wire.encode(function(*args, **kwargs))   # encoding may run student code too
             length = len(self.wire.pack(value))
             if length > limit:
                 reply = {"error": ["ResultTooLarge", f"the result is {length} bytes, over the grader's limit "
@@ -194,21 +239,24 @@ class Worker:
                 reply = {"ok": value}
         except BaseException as error:   # SystemExit and KeyboardInterrupt are answers too
             reply = {"error": [type(error).__name__, str(error)[:2000]]}
+        reply = self.recorded(reply)
         tripwire = sys.modules.get("textbook_core._tripwire")
-        reply["tripped"] = list(getattr(tripwire, "TRIPPED", []))[:10]
+        reply["tripped"] = [str(t)[:200] for t in getattr(tripwire, "TRIPPED", [])][:10]
         return reply
 
     def serve(self):
-        self.send({"ok": {"ready": True}})
+        self.send({"id": 0, "ok": {"ready": True}})
         while True:
             try:
                 request = self.wire.read_frame(self.fd_in, max_bytes=64 * 2 ** 20)
             except self.wire.Closed:
                 return
+            request_id = request.get("id", 0) if isinstance(request, dict) else 0
             try:
                 op = request.get("op")
                 if op == "run":
-                    reply = self.run(str(request["source"]))
+                    reply = self.run(str(request["source"]), int(request.get("limit", 2 ** 24)),
+                                     bool(request.get("quiet")))
                 elif op == "get":
                     reply = self.get(list(request["names"]), int(request.get("limit", 2 ** 24)))
                 elif op == "call":
@@ -220,10 +268,11 @@ class Worker:
                 reply = {"error": [type(error).__name__, str(error)[:2000]]}
             finally:
                 sys.stdout, sys.stderr = self.streams
+            reply["id"], reply["cpu"] = request_id, time.process_time()
             try:
                 self.send(reply)
             except (ValueError, TypeError) as error:   # not JSON: the student's object broke encode
-                self.send({"error": ["EncodingError", str(error)[:500]]})
+                self.send({"id": request_id, "error": ["EncodingError", str(error)[:500]]})
 
 
 def main():

@@ -16,7 +16,7 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder import grading, intake, pipeline, sandbox, samples, wire
+from autograder import grading, handoff, intake, pipeline, sandbox, samples
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 
@@ -24,7 +24,7 @@ from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 LIMITS = Limits(cell_timeout=5, call_timeout=2, memory_mb=768, disk_mb=8, file_mb=4, cpu_seconds=60)
 
 
-@pytest.mark.parametrize("module", [wire, intake, grading, sandbox, pipeline])
+@pytest.mark.parametrize("module", [intake, grading, sandbox, pipeline, handoff])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 1 and result.failed == 0
@@ -206,7 +206,7 @@ def test_memory_is_limited(session):
 
 
 def test_output_is_capped_in_the_sandbox(session):
-    outputs, _ = session.run('for k in range(10 ** 6):\n    print("line", k)', 10)
+    outputs, _ = session.run('for k in range(10 ** 5):\n    print("line", k)', 60)
     text = "".join(o.get("text", "") for o in outputs)
     assert len(text) < 70_000 and text.count("\n") <= 200
     assert "output cut by the grader" in text and "line 0\n" in text
@@ -289,73 +289,6 @@ def test_seccomp_program_shape():
     program = sandbox.seccomp_filter("x86_64")
     assert len(program) % 8 == 0 and len(program) // 8 == 15
     assert sandbox.seccomp_filter("aarch64") and sandbox.seccomp_filter("riscv64") is None
-
-
-# --- the wire: plain data only --------------------------------------------------------------------
-
-class Weird:
-    def __array__(self, *args, **kwargs):
-        raise RuntimeError("no")
-
-
-@pytest.mark.parametrize("value, expected", [
-    (np.arange(6).reshape(2, 3), np.arange(6).reshape(2, 3)),
-    (np.float32(1.5), 1.5), ((1, [2.0, "b"]), (1, [2.0, "b"])), ({"a": np.int8(3)}, {"a": 3}),
-    (complex(1, -2), complex(1, -2)), (np.array([True, False]), np.array([True, False])),
-    (np.array([[1, 2], [3, 4]], dtype=object), np.array([[1.0, 2.0], [3.0, 4.0]])),
-])
-def test_plain_values_survive_the_wire(value, expected):
-    got = wire.decode(json.loads(wire.pack(wire.encode(value))[4:]))
-    if isinstance(expected, np.ndarray):
-        assert isinstance(got, np.ndarray) and got.dtype.kind == expected.dtype.kind
-        assert np.array_equal(got, expected)
-    else:
-        assert got == expected
-
-
-def test_anything_else_is_not_data():
-    handles = []
-    encoded = wire.encode({"f": len, "obj": Weird(), "cls": int, "mod": np, "deep": [[[[[[[[[[[[[[1]]]]]]]]]]]]]]},
-                          handles)
-    got = wire.decode(encoded)
-    assert isinstance(got["f"], wire.Function) and handles == [len]
-    assert isinstance(got["obj"], wire.NotData) and got["obj"].type_name == "Weird"
-    assert isinstance(got["cls"], wire.NotData) and isinstance(got["mod"], wire.Module)
-    assert isinstance(got["deep"], list)   # nested past the limit: the innermost part is not data
-
-
-@pytest.mark.parametrize("bad, match", [
-    ({"$nd": ["|O", [1], ""]}, "known dtype"), ({"$nd": ["<f8", [-1], ""]}, "bad array shape"),
-    ({"$nd": ["<f8", [2], "AAAA"]}, "needs 16 bytes"), ({"$nd": ["<f8", [1], "!!"]}, "not base64"),
-    ({"$pickle": "x"}, "unknown tag"), ({"$f": "1e999"}, "unknown tag"), ({"a": 1, "b": 2}, "unexpected dict"),
-    ({"$c": ["x", 1]}, "two numbers"), (float("inf"), "bare non-finite"),
-])
-def test_malformed_values_are_refused(bad, match):
-    with pytest.raises(wire.Malformed, match=match):
-        wire.decode(bad)
-
-
-def test_budgets_bound_what_a_value_may_cost():
-    with pytest.raises(wire.Malformed, match="more elements"):
-        wire.decode(wire.encode(np.zeros(1000)), wire.Budget(elements=999))
-    with pytest.raises(wire.Malformed, match="more items"):
-        wire.decode([0] * 1000, wire.Budget(items=999))
-    with pytest.raises(wire.Malformed, match="nested too deeply"):
-        wire.decode([[[[1]]]], wire.Budget(depth=2))
-
-
-def test_frames_are_read_with_size_and_time_limits():
-    r, w = os.pipe()
-    try:
-        os.write(w, (10 ** 9).to_bytes(4, "big"))
-        with pytest.raises(wire.TooLarge):
-            wire.read_frame(r, max_bytes=1000)
-        os.write(w, (100).to_bytes(4, "big") + b"{}")
-        with pytest.raises(wire.Timeout):
-            wire.read_frame(r, deadline=time.monotonic() + 0.2)
-    finally:
-        os.close(r)
-        os.close(w)
 
 
 # --- the hand-off rule, read from the source ---------------------------------------------------------
