@@ -168,6 +168,8 @@ class Group:
 class Manager:
     """Where this process makes its sandboxes' cgroups; ``version`` is "v2", "v1" or None (``reason``).
 
+    Making one removes the groups left by graders that are gone (``removed`` names them).
+
     `mountinfo` and `cgroup` are the texts of ``/proc/self/mountinfo`` and ``/proc/self/cgroup``
     (read from there by default; tests pass those of a fake tree).
     """
@@ -178,7 +180,7 @@ class Manager:
         self.version, self.parents, self.reason = None, {}, None
         self.owner = f"{_pid_namespace()}-{os.getpid()}-{_start_time(os.getpid())}"
         self._count = itertools.count()
-        self._groups = []
+        self._groups, self.removed = [], []
         problems = []
         for attempt in (self._v2, self._v1):
             try:
@@ -189,7 +191,7 @@ class Manager:
         else:
             self.reason = "; ".join(problems)
             return
-        self.remove_stale()
+        self.removed = self.remove_stale()
         atexit.register(self.close)
 
     # -- finding a place -------------------------------------------------------------------
