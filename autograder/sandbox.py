@@ -37,6 +37,7 @@ frames in step costs only what it carried: that cell's outputs, those values, th
 import ast
 import atexit
 import hashlib
+import json
 import os
 import platform
 import resource
@@ -217,6 +218,9 @@ def seccomp_filter(machine=None):
 
 _LIBRARY = {}
 _WARNED = []
+SMALL_REPLY = 64 * 1024
+"""Past the notebook's budget, a cell's reply up to this size is still read (its outputs dropped,
+its record of calls kept); a longer one is drained unread."""
 
 
 def _library():
@@ -353,7 +357,7 @@ class Session:
     def __init__(self, sandbox, files=(), label="autograder", budget=None):
         self.sandbox, self.limits, self.label = sandbox, sandbox.limits, label
         self.budget = budget if budget is not None else ByteBudget(self.limits.output_mb * 2 ** 20)
-        self.last, self.notes, self._id = {}, [], 0
+        self.last, self.notes, self._id, self.over_budget = {}, [], 0, False
         self.stderr = tempfile.TemporaryFile()
         self.group = sandbox.cgroups.create(self.limits) if sandbox.cgroups.version else None
         seccomp_fd = None
@@ -408,9 +412,11 @@ class Session:
                                                 f"{self.limits.reply_mb * 2 ** 20}")
             left = self.budget.left
             self.budget.used += size
-            if op == "run" and size > left:
+            self.over_budget = op == "run" and size > left
+            if self.over_budget and size > SMALL_REPLY:   # drained unread: its outputs are dropped
                 wire.drain(self.fd_in, size, deadline)
                 self.budget.dropped += size
+                self.last = {"untracked": "the reply was past the notebook's output budget, so it was not read"}
                 return BadReply(f"its outputs ({size} bytes) are past the notebook's output budget of "
                                 f"{self.budget.total // 2 ** 20} MB")
             data = wire.read_body(self.fd_in, size, deadline)
@@ -500,6 +506,10 @@ class Session:
                 bad.append(problem)
             elif not quiet:
                 outputs.append(output)
+        if self.over_budget and outputs:
+            self.budget.dropped += sum(len(json.dumps(o)) for o in outputs)
+            outputs = self._dropped(f"The grader dropped this cell's outputs: the notebook's output budget of "
+                                    f"{self.budget.total // 2 ** 20} MB is used up.")
         if bad:
             outputs += self._dropped(f"The grader dropped {len(bad)} output(s) of this cell: {bad[0]}.")
         return outputs, bool(reply["ok"]["success"])

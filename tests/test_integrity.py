@@ -16,7 +16,7 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder import grading, handoff, intake, pipeline, sandbox, samples
+from autograder import grading, handoff, intake, pipeline, sandbox, samples, wire
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 
@@ -291,36 +291,6 @@ def test_seccomp_program_shape():
     assert sandbox.seccomp_filter("aarch64") and sandbox.seccomp_filter("riscv64") is None
 
 
-# --- the hand-off rule, read from the source ---------------------------------------------------------
-
-@pytest.mark.parametrize("cells, function", [
-    (["max_pool_da = tc.max_pool_da"], "max_pool_da"),
-    (["from textbook_core import max_pool_da as f", "def max_pool_da(*a):\n    return f(*a)"], "max_pool_da"),
-    (["import textbook_core.gradient as g\ndef h(x):\n    return g.max_pool_da(x)",
-      "def max_pool_da(x):\n    return h(x)"], "max_pool_da"),
-    (["def max_pool_da(x):\n    return getattr(tc, 'max_pool_da')(x)"], "max_pool_da"),
-    (["from textbook_core import *\ndef max_pool_da(*a):\n    return product_db(*a)"], "max_pool_da"),
-    (["%time x = 1\nmax_pool_da = lambda *a: tc.max_pool_da(*a)"], "max_pool_da"),
-])
-def test_hand_offs_are_seen_in_the_source(cells, function):
-    use = grading.LibraryUse(cells)
-    assert use.references(function) & {"max_pool_da", "product_db"}
-
-
-@pytest.mark.parametrize("notebook, part, functions", [
-    ("e8_07", "i_answer", {"conv_output_size": "output_size"}),
-    ("e8_07", "ii_answer", {"same_padding": "same_padding_reference"}),
-    ("e8_08", "fn_answer", {"max_pool_da": "max_pool_da"}),
-    ("e8_09", "fns_answer", {"product_dlz": "product_dlz", "product_db": "product_db"}),
-])
-def test_the_solutions_hand_nothing_off(notebook, part, functions):
-    nb = samples.solution_notebook(notebook)
-    sources = [samples._source(c) for c in nb["cells"] if c["cell_type"] == "code"]
-    use = grading.LibraryUse(sources)
-    for function, reference in functions.items():
-        assert reference not in use.references(function), function
-
-
 # --- reading what students submit -----------------------------------------------------------------
 
 def test_reading_bad_files_says_why(tmp_path):
@@ -361,3 +331,134 @@ def test_misnamed_files_are_named_in_the_collect_report(tmp_path):
            "e8_08.ipynb, e8_09.ipynb, e8_10.ipynb" in problems      # e8_02 is there, misnamed
     assert sorted(p.name for p in collected and (tmp_path / "work" / "submitted" / "dee" / "ch08").iterdir()) == \
         ["e8_01.ipynb"]
+
+
+# --- what the grader reads from the student's process: budget, schema, bounded values -------------
+
+WORKER = "import gc\n_w = next(o for o in gc.get_objects() if type(o).__name__ == 'Worker')\n"
+
+
+def patch(session, code, timeout=20):
+    """Run `code` after the line that finds the worker (`_w`) through gc."""
+    return run(session, WORKER + textwrap.dedent(code), timeout)
+
+
+@pytest.fixture
+def patched():
+    """A fresh sandbox (4 MB output budget) whose worker the test's cells may patch through gc."""
+    with Sandbox(Limits(cell_timeout=20, memory_mb=768, output_mb=4), REPO / "notebooks" / "ch08").start() as s:
+        yield s
+
+
+def test_outputs_past_the_notebooks_budget_are_drained_unread(patched):
+    grading.reset_peak()
+    before = grading.memory()["rss_mb"]
+    text, errors = patch(patched, """
+        _finish = type(_w.outputs).finish
+        type(_w.outputs).finish = lambda self: _finish(self) + [{"output_type": "stream", "name": "stdout",
+                                                                  "text": "x" * 6_000_000}]
+        """)
+    assert "the notebook's output budget of 4 MB" in text and not errors, (text, errors)
+    assert patched.budget.used > 6_000_000 and patched.budget.dropped > 6_000_000
+    assert "not read" in patched.last["untracked"]
+    grown = grading.memory()["peak_mb"] - before
+    assert grown < 20, grown                       # drained in chunks, never parsed
+    outputs, _ = patched.run("type(_w.outputs).finish = _finish\nprint('after')", 10)   # in step; outputs dropped
+    assert "budget of 4 MB is used up" in outputs[0]["text"] and patched.alive
+    assert patched.get({"_w"}, 5)                  # values are still read
+
+
+def test_a_reply_of_tiny_objects_costs_only_its_cell(patched):
+    grading.reset_peak()
+    before = grading.memory()["rss_mb"]
+    outputs, _ = patched.run(WORKER + textwrap.dedent("""
+        _send = _w.send
+        _w.send = lambda message: _send(dict(message, junk=[[] for _ in range(1_000_000)]))
+        """), 20)
+    assert "JSON items, over the limit" in outputs[0]["text"]
+    assert grading.memory()["peak_mb"] - before < 60
+    outputs, _ = patched.run("_w.send = _send\nprint('fine')", 10)
+    assert outputs[0]["text"] == "fine\n"
+
+
+def test_outputs_that_break_the_schema_are_dropped_one_by_one(patched):
+    outputs, _ = patched.run(WORKER + textwrap.dedent("""
+        _finish = type(_w.outputs).finish
+        def _finish_bad(self):
+            return _finish(self) + [
+                {"output_type": "display_data", "data": {"text/markdown": 42}, "metadata": {}},
+                {"output_type": "display_data", "data": {"application/javascript": "alert(1)"}, "metadata": {}},
+                {"output_type": "stream", "name": "stdout", "text": "kept\\n"}]
+        type(_w.outputs).finish = _finish_bad
+        print("printed")
+        """), 20)
+    texts = [o.get("text", "") for o in outputs]
+    assert texts[:2] == ["printed\n", "kept\n"] and "dropped 2 output(s)" in texts[2]
+    assert "dropped 2 output(s)" in patched.notes[0]
+
+
+def test_one_unreadable_value_leaves_the_others_readable(patched):
+    patch(patched, """
+        Z, W = "placeholder", [1, 2]
+        import autograder.wire as _wire
+        _encode = _wire.encode
+        _wire.encode = lambda value, *a, **k: {"$c": [10 ** 400, 0]} if value is Z else _encode(value, *a, **k)
+        """)
+    values = patched.get({"Z", "W"}, 5)
+    assert isinstance(values["Z"], wire.Broken) and "401 digits" in values["Z"].reason
+    assert values["W"] == [1, 2]
+
+
+def test_a_garbage_frame_is_dropped_and_a_reply_out_of_step_stops_the_process(patched):
+    text, _ = patch(patched, """
+        import os
+        _send, Z = _w.send, 1
+        def _garbage(message):
+            if message.get("calls") is not None and "ok" in message and "outputs" not in message["ok"]:
+                _w.send = _send      # the reply to the next `get` is garbage
+                os.write(_w.fd_out, (5).to_bytes(4, "big") + b"hello")
+            else:
+                _send(message)
+        _w.send = _garbage
+        """)
+    assert not text
+    values = patched.get({"Z"}, 5)
+    assert isinstance(values["Z"], wire.Broken) and "not a JSON message" in values["Z"].reason
+    assert run(patched, "print(Z)") == ("1\n", [])  # in step again
+    with pytest.raises(SessionError, match="answers request") as info:   # its own reply is the first out of step
+        patched.run("_w.send = lambda message: _send(dict(message, id=message['id'] + 7))", 5)
+    assert info.value.kind == "protocol" and not patched.alive
+
+
+def test_a_reply_over_the_frame_limit_is_never_read():
+    with Sandbox(Limits(cell_timeout=20, memory_mb=768, reply_mb=1)).start() as s:
+        with pytest.raises(SessionError, match="over the limit") as info:
+            s.run(WORKER + "type(_w.outputs).finish = lambda self: [{'output_type': 'stream', 'name': 'stdout', "
+                           "'text': 'x' * 3_000_000}]", 20)
+        assert info.value.kind == "too-large" and not s.alive
+
+
+def test_replays_after_a_restart_send_no_outputs(patched):
+    outputs, _ = patched.run("print('once')\nimport numpy as np\nnp.arange(3)", 10, quiet=True)
+    assert outputs == []
+    used = patched.budget.used
+    patched.run("print('x' * 50_000)", 10, quiet=True)
+    assert patched.budget.used - used < 2000
+
+
+def test_reading_metadata_is_bounded(tmp_path):
+    nb = samples.solution_notebook("e8_01")
+    nb["metadata"]["huge"] = "HUGE"
+    nb["metadata"]["deep"] = {"a": 1}
+    deep = nb["metadata"]["deep"]
+    for _ in range(40):
+        deep["a"] = {"a": 1}
+        deep = deep["a"]
+    nb["cells"][1]["metadata"]["points"] = "HUGE"
+    path = tmp_path / "e8_01.ipynb"
+    path.write_text(json.dumps(nb).replace('"HUGE"', "1" * 5000))
+    got, notes = intake.read_submission(path, 2 ** 24)
+    assert "huge" not in got.metadata and "points" not in got.cells[1].metadata
+    assert any("5000 digits in the notebook's metadata was dropped" in n for n in notes)
+    assert any("nested more than 16 deep" in n for n in notes)
+    assert len(got.cells) == len(nb["cells"])
