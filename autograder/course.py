@@ -100,7 +100,7 @@ class Limits:
     reply_mb: int = 16
     max_restarts: int = 10
     notebook_mb: int = 20
-    output_mb: int = 32
+    output_mb: int = 16
     cpu_cores: float = 1.0
     max_pids: int = 64
     require_cgroups: bool = False

@@ -58,6 +58,13 @@ MEMORY = {}
 """``{(student, notebook): {"start_mb", "peak_mb", "sent_bytes"}}``: the grading process's memory
 while each notebook was graded, and the bytes its student process sent (from the results)."""
 
+GRADER_MEMORY_MB = 256
+"""The stated bound: while it grades one notebook, the grading process's resident memory grows by
+at most this much over what it held when the notebook started, whatever the student's process
+sends (it is read within `Limits.reply_mb` per reply and `Limits.output_mb` in all). Measured
+per notebook (``grader_memory`` in the results); ``tests/test_attacks.py`` holds the attack
+corpus to it."""
+
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MAX_TEST_OUTPUT = 20_000
 

@@ -1,15 +1,20 @@
 """The attack corpus (autograder/attacks.py) graded end to end, with nbgrader, the sandbox and two
 parallel workers: every attack scores 0 on the parts it targets (or is flagged for a manual
 grade), the honest parts of the same submission keep the solution's points, the honest student's
-grades survive the attacks, nothing is written outside the sandbox, and the feedback says why.
+grades survive the attacks, nothing is written outside the sandbox, the grader's memory stays
+within its stated bound, the feedback says why, and no page runs a student's script.
 The report (each attack and the points it got) is printed at the end of the run."""
+import csv
 import json
 
 import pytest
 
-from autograder import attacks, pipeline
+from autograder import attacks, grading, pipeline
 from autograder.course import REPO, Course
 
+MAIN_MEMORY_MB = 512
+"""The stated bound of the process that collects, writes the gradebook and the graded notebooks:
+it grows by at most this much while the whole corpus is graded."""
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +22,26 @@ def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
     course = Course(release=tmp / "release", work=tmp / "work", limits=attacks.LIMITS)
     pipeline.build_release(course)
+    grading.reset_peak()
+    start = grading.memory()["rss_mb"]
     result = attacks.run(tmp / "inbox", course, attacks.ATTACKS, workers=2)
-    return dict(course=course, result=result, outcomes={o.attack.name: o for o in result.outcomes}, tmp=tmp)
+    main_growth = grading.memory()["peak_mb"] - start
+    csv_path = pipeline.export(tmp / "grades.csv", course)
+    return dict(course=course, result=result, outcomes={o.attack.name: o for o in result.outcomes}, tmp=tmp,
+                memory=dict(grading.MEMORY), main_growth=main_growth, csv=csv_path)
+
+
+@pytest.fixture(scope="module")
+def feedback(corpus):
+    """Feedback pages of the honest student and of every attack aimed at the pages, one student at a
+    time (``{student: error}`` for those whose feedback failed)."""
+    failed = {}
+    for student in ["honest"] + [attacks.student_id(a) for a in attacks.ATTACKS if a.feedback]:
+        try:
+            pipeline.feedback([student], corpus["course"])
+        except Exception as error:   # noqa: BLE001 - reported by the tests below
+            failed[student] = f"{type(error).__name__}: {str(error)[-500:]}"
+    return failed
 
 
 @pytest.mark.parametrize("attack", attacks.ATTACKS, ids=lambda a: a.name)
@@ -31,14 +54,25 @@ def test_attack_scores_zero_on_its_targets_and_the_honest_parts_keep_their_point
 
 def test_every_kind_of_attack_is_in_the_corpus():
     kinds = {a.kind for a in attacks.ATTACKS}
-    assert kinds == {"cheat", "rule", "harm", "robust"}
+    assert kinds == {"cheat", "rule", "harm", "robust", "grader", "inbox", "browser", "resource", "rubric"}
     names = {a.name for a in attacks.ATTACKS}
-    # the issue's four cheats, its runaway code, and its file and cell cases
+    # the first issue's four cheats, its runaway code, and its file and cell cases
     assert {"allclose-replaced", "always-equal-object", "input-transformer", "skip-execution-tag",
             "read-solutions", "endless-loop", "memory-bomb", "output-flood", "os-exit", "system-exit",
             "segfault", "invalid-json", "not-utf8", "huge-file", "wrong-file-name", "extra-notebooks",
             "missing-notebook", "deleted-test-cell", "edited-hidden-test", "duplicated-test-cell",
             "renamed-test-cell", "points-inflated", "changed-kernelspec"} <= names
+    # issue 10: every class of "a hostile submission harms no one"
+    assert {"reply-carries-4mb-output", "replies-carry-15mb-outputs", "reply-markdown-is-a-number",
+            "metadata-5000-digit-integer", "inbox-link-to-proc-self-mem", "inbox-link-to-the-solution",
+            "inbox-link-to-another-student", "inbox-own-timestamp", "value-complex-overflow",
+            "pathological-markdown", "script-javascript-output", "script-html-output", "script-markdown-cell",
+            "script-in-a-grade-id", "memfd-hoard", "rich-output-flood", "busy-threads", "conv-output-size-lambda",
+            "conv-output-size-renamed", "max-pool-da-by-nudging", "empty-kernel-stack", "z81-pooled-zero"} <= names
+
+
+def graded_students(corpus):
+    return {"honest"} | set(corpus["result"].students)
 
 
 def test_the_gradebook_keeps_every_other_grade(corpus):
@@ -46,11 +80,46 @@ def test_the_gradebook_keeps_every_other_grade(corpus):
     assert result.gradebook_intact
     assert sum(score for score, _, manual in result.honest_after.values() if not manual) == 70
     rows = {row[0]: row for row in pipeline.grade_table(course)}
-    assert set(rows) == {"honest"} | {attacks.student_id(a) for a in attacks.ATTACKS}
+    assert set(rows) == graded_students(corpus)
     assert all(row[4] == 74 for row in rows.values())
     with pipeline.gradebook(course) as gb:
         for submission in gb.assignment_submissions("ch08"):
             assert len(submission.notebooks) == 10
+
+
+def test_every_graded_student_has_a_row_in_grades_csv(corpus):
+    with open(corpus["csv"], newline="") as fh:
+        rows = {row["student_id"]: row for row in csv.DictReader(fh)}
+    assert set(rows) == graded_students(corpus)
+    assert float(rows["honest"]["score"]) == 70
+
+
+def test_the_graders_memory_stays_within_its_bound(corpus):
+    memory = corpus["memory"]
+    by_name = {attacks.student_id(a): a for a in attacks.ATTACKS}
+    unmeasured = [s for s in corpus["result"].students if (s, by_name[s].notebook) not in memory]
+    assert not unmeasured, "the grading processes did not report their memory"
+    growth = {key: m["peak_mb"] - m["start_mb"] for key, m in memory.items()}
+    worst = max(growth, key=growth.get)
+    assert growth[worst] <= grading.GRADER_MEMORY_MB, (worst, growth[worst])
+    sent = max(m["sent_bytes"] for m in memory.values())
+    assert sent > 20 * 2 ** 20          # the attacks did send the grader more than it keeps ...
+    assert corpus["main_growth"] <= MAIN_MEMORY_MB, corpus["main_growth"]   # ... and no process paid for it
+
+
+def test_every_page_is_written_and_none_runs_a_students_script(corpus, feedback):
+    from nbconvert import HTMLExporter
+
+    course = corpus["course"]
+    assert not feedback, feedback
+    assert len(list(course.feedback("honest").glob("*.html"))) == 10
+    for attack in (a for a in attacks.ATTACKS if a.feedback):
+        student = attacks.student_id(attack)
+        page = (course.feedback(student) / f"{attack.notebook}.html").read_text(encoding="utf-8")
+        assert not attacks.live_script(page), (attack.name, "feedback", attacks.live_script(page))
+        graded = course.autograded(student) / f"{attack.notebook}.ipynb"   # what formgrader shows
+        view, _ = HTMLExporter().from_filename(str(graded))
+        assert not attacks.live_script(view), (attack.name, "formgrader", attacks.live_script(view))
 
 
 def test_parallel_workers_graded_every_notebook(corpus):
@@ -89,6 +158,13 @@ def test_feedback_says_why(corpus):
         corpus, "max-pool-da-obfuscated", "e8_08", "e8_08_basic_hidden")
     assert "hands the work to textbook_core.output_size" in cell_outputs(
         corpus, "conv-output-size-wraps-the-library", "e8_07", "e8_07_i_function_hidden")
+    for name in ("conv-output-size-lambda", "conv-output-size-via-correlate", "conv-output-size-library-copy"):
+        assert "hands the work to textbook_core.output_size" in cell_outputs(corpus, name, "e8_07",
+                                                                            "e8_07_i_function_hidden"), name
+    assert "tampered with the grader's record" in cell_outputs(
+        corpus, "conv-output-size-recorder-off", "e8_07", "e8_07_i_function_hidden")
+    assert "`Z` could not be read by the grader: a number of 401 digits" in cell_outputs(
+        corpus, "value-complex-overflow", "e8_01", "e8_01_i_hidden")
     assert "ran longer than 5 s and was stopped" in cell_outputs(corpus, "endless-loop", "e8_06", "e8_06_iv_answer")
     assert "segmentation fault" in cell_outputs(corpus, "segfault", "e8_05", "e8_05_iii_answer")
     assert "did not return within 2 s" in cell_outputs(corpus, "function-loops", "e8_09", "e8_09_db_one_fm_hidden")
