@@ -4,14 +4,20 @@
 - `autograder.course`: the nbgrader course configuration, weak defaults set right;
 - `autograder.execute`: nbgrader's execute step, whose runner is the sandboxed grader;
 - `autograder.grading`: student cells in the sandbox, every test cell in the grader on plain data;
-- `autograder.sandbox`: bubblewrap, rlimits and seccomp around one student process per notebook;
+- `autograder.sandbox`: bubblewrap, rlimits and seccomp around one student process per notebook,
+  `autograder.cgroups` its cgroup, `autograder.tripwires` the library copy it sees;
 - `autograder.worker`, `autograder.wire`: that process's side, and the plain-data frames between;
+  `autograder.replies`: the schema the grader holds every reply to;
+- `autograder.handoff`, `autograder.recorder`: the hand-off rule, from the source and from the
+  library functions the student's code enters;
 - `autograder.intake`: any submitted file read safely and put back in the release's shape;
 - `autograder.pipeline`: build the release, validate, grade submissions, feedback, CSV export;
 - `autograder.samples`: sample submissions generated from the solutions (blank, typical mistakes);
-- `autograder.attacks`: the attack corpus, generated from the solutions, and its report;
+- `autograder.attacks`: the attack corpus (`attack_kit`, `attack_corpus`, `attack_hostile`),
+  generated from the solutions, and its report;
 - ``python -m autograder``: the command line (see ``python -m autograder --help``).
 
-Only `checks` is imported by student notebooks; it needs numpy and textbook_core, not nbgrader.
-The sandbox holds `checks`, `wire` and `worker` only.
+Only `checks` is imported by student notebooks; it needs numpy and textbook_core, not nbgrader
+(and `recorder`, for a `forbidden=` check run outside the sandbox). The sandbox holds `checks`,
+`wire`, `worker` and `recorder` only.
 """

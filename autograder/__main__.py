@@ -126,6 +126,7 @@ def cmd_attacks(args):
         start = time.perf_counter()
         result = attacks.run(Path(tmp) / "inbox", course, chosen, workers=args.workers)
         print(attacks.report(result.outcomes))
+        print(attacks.memory_report())
         print(f"\nthe honest student's grades after the attacks: "
               f"{'unchanged' if result.gradebook_intact else 'CHANGED'}; "
               f"graded in {time.perf_counter() - start:.0f} s with {args.workers} workers")

@@ -179,6 +179,19 @@ def report(outcomes):
     return "\n".join(lines)
 
 
+def memory_report():
+    """One line: the most the grading processes grew while grading one notebook, against the bound."""
+    from .grading import GRADER_MEMORY_MB, MEMORY
+
+    if not MEMORY:
+        return "grading memory: not measured"
+    growth = {key: m["peak_mb"] - m["start_mb"] for key, m in MEMORY.items() if m.get("peak_mb")}
+    (student, notebook), most = max(growth.items(), key=lambda item: item[1])
+    sent = max(m.get("sent_bytes") or 0 for m in MEMORY.values())
+    return (f"grading memory: at most {most:.0f} MB of growth per notebook ({student}/{notebook}; the bound is "
+            f"{GRADER_MEMORY_MB} MB); the most a notebook's process sent: {sent / 2 ** 20:.0f} MB")
+
+
 @dataclass
 class CorpusRun:
     """`run`'s result: one `Outcome` per attack, the grading run, the honest student's grades

@@ -8,7 +8,8 @@ notebook, spoken to with frames of plain data (`autograder.wire`). What the proc
 and the venv                   so the repository's path leads nowhere)
 ``/sandbox/lib``               read-only: a copy of ``textbook_core`` in which the functions
                                that answer an exercise (`autograder.course.REFERENCE_ANSWERS`)
-                               are tripwires, and ``autograder``'s ``checks``, ``wire``, ``worker``
+                               are tripwires, and ``autograder``'s ``checks``, ``wire``,
+                               ``worker``, ``recorder`` (`autograder.tripwires`)
 ``/home/student``              the working folder: a fresh in-memory file system of
                                ``Limits.disk_mb``, holding the notebook being graded (without
                                hidden tests) and, under ``release/``, the release notebooks
@@ -34,9 +35,6 @@ unread and dropped with a note), parsed within bounds (`autograder.wire.loads`) 
 against the reply schema (`autograder.replies`). A reply that breaks a rule but keeps the
 frames in step costs only what it carried: that cell's outputs, those values, that call.
 """
-import ast
-import atexit
-import hashlib
 import json
 import os
 import platform
@@ -52,26 +50,11 @@ import time
 from pathlib import Path
 
 from . import cgroups, replies, wire
-from .course import REFERENCE_ANSWERS, Limits
+from .course import Limits
+from .tripwires import SANDBOX_LIB, build_library, library, tripwired_source   # noqa: F401 (also sandbox's API)
 
-SANDBOX_LIB = "/sandbox/lib"
 HOME = "/home/student"
 SANDBOX_UID = 65534
-
-TRIPWIRE_MODULE = '''"""Sandbox only: the functions that answer an exercise end here instead of computing it."""
-TRIPPED = []
-
-
-class ReferenceUsed(Exception):
-    """A function that is the answer of an exercise was called while grading."""
-
-
-def trip(name):
-    TRIPPED.append(name)
-    raise ReferenceUsed(f"{name} is not available while your notebook is graded: it is the answer of "
-                        f"the exercise itself. Write the function with numpy.")
-'''
-
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create its namespaces on this machine."""
@@ -105,63 +88,6 @@ class BadReply:
 
     def __init__(self, reason):
         self.reason = reason
-
-
-# ---------------------------------------------------------------------------------------------
-# The library copy seen by the student's code
-# ---------------------------------------------------------------------------------------------
-
-def tripwired_source(source, names, qualified):
-    """`source` with the bodies of the module-level functions `names` replaced by a tripwire.
-
-    The docstring stays; the body becomes ``trip("<qualified>.<name>")``, which raises
-    ``ReferenceUsed``. The original body is not in the result at all.
-
-    >>> print(tripwired_source("def f(x):\\n    'Doc.'\\n    return x + 1\\n", ["f"], "m"))
-    def f(x):
-        \"\"\"Doc.\"\"\"
-        from textbook_core._tripwire import trip
-        return trip('m.f')
-    """
-    tree = ast.parse(source)
-    found = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in names:
-            doc = node.body[:1] if ast.get_docstring(node) is not None else []
-            stub = ast.parse(f"from textbook_core._tripwire import trip\nreturn trip({qualified + '.' + node.name!r})")
-            node.body = doc + stub.body
-            found.add(node.name)
-    missing = set(names) - found
-    if missing:
-        raise ValueError(f"no module-level function {sorted(missing)} to replace in {qualified}")
-    return ast.unparse(tree) + "\n"
-
-
-def build_library(target):
-    """Write the sandbox's ``textbook_core`` and ``autograder`` (checks, wire, worker) to `target`."""
-    import textbook_core
-
-    target = Path(target)
-    packages = {"textbook_core": Path(textbook_core.__file__).parent, "autograder": Path(__file__).parent}
-    keep = {"autograder": ("__init__.py", "checks.py", "wire.py", "worker.py", "recorder.py")}
-    for package, folder in packages.items():
-        (target / package).mkdir(parents=True, exist_ok=True)
-        for path in sorted(folder.glob("*.py")):
-            if package in keep and path.name not in keep[package]:
-                continue
-            relative = f"{package}/{path.name}"
-            source = path.read_text(encoding="utf-8")
-            if relative in REFERENCE_ANSWERS:
-                public = "textbook_core" if package == "textbook_core" and path.stem == "gradient" else \
-                    f"{package}.{path.stem}"
-                source = tripwired_source(source, REFERENCE_ANSWERS[relative], public)
-            (target / package / path.name).write_text(source, encoding="utf-8")
-    (target / "textbook_core" / "_tripwire.py").write_text(TRIPWIRE_MODULE, encoding="utf-8")
-    for root, dirs, files in os.walk(target):
-        os.chmod(root, 0o755)
-        for name in files:
-            os.chmod(os.path.join(root, name), 0o644)
-    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,25 +142,10 @@ def seccomp_filter(machine=None):
 # The sandbox
 # ---------------------------------------------------------------------------------------------
 
-_LIBRARY = {}
 _WARNED = []
 SMALL_REPLY = 64 * 1024
 """Past the notebook's budget, a cell's reply up to this size is still read (its outputs dropped,
 its record of calls kept); a longer one is drained unread."""
-
-
-def _library():
-    """This process's built copy of the sandbox library (rebuilt if the sources changed)."""
-    import textbook_core
-
-    sources = sorted(Path(textbook_core.__file__).parent.glob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
-    if digest not in _LIBRARY:
-        folder = Path(tempfile.mkdtemp(prefix="autograder-lib-"))
-        atexit.register(shutil.rmtree, folder, True)
-        os.chmod(folder, 0o755)
-        _LIBRARY[digest] = build_library(folder)
-    return _LIBRARY[digest]
 
 
 def bwrap_path():
@@ -255,7 +166,7 @@ class Sandbox:
         self.limits = limits
         self.release = Path(release) if release else None
         self.bwrap = bwrap_path()
-        self.library = _library()
+        self.library = library()
         self.seccomp = seccomp_filter()
         self.cgroups = cgroups.manager()
         if self.cgroups.version is None:

@@ -37,6 +37,10 @@ ENVELOPE_BYTES = 64 * 1024
 """Room kept in a reply for everything but the outputs' text."""
 
 
+class ResultTooLarge(Exception):
+    """A student function's result is longer than the grader reads."""
+
+
 class CappedOutputs:
     """The outputs of one cell in nbformat's shape, with printed text cut at the limits.
 
@@ -230,7 +234,11 @@ class Worker:
         self.capture()   # what the function prints is dropped
         self.recorder.start()
         try:
-            value = self.wire.encode(function(*args, **kwargs))   # encoding may run student code too
+            result = function(*args, **kwargs)
+            size = getattr(result, "nbytes", 0) if type(result).__module__ == "numpy" else 0
+            if size * 4 // 3 > limit:   # too large for sure: not worth encoding
+                raise ResultTooLarge(f"the result is {size} bytes of numbers, over the grader's limit of {limit}")
+            value = self.wire.encode(result)   # encoding may run student code too
             length = len(self.wire.pack(value))
             if length > limit:
                 reply = {"error": ["ResultTooLarge", f"the result is {length} bytes, over the grader's limit "
@@ -239,6 +247,7 @@ class Worker:
                 reply = {"ok": value}
         except BaseException as error:   # SystemExit and KeyboardInterrupt are answers too
             reply = {"error": [type(error).__name__, str(error)[:2000]]}
+        result = None
         reply = self.recorded(reply)
         tripwire = sys.modules.get("textbook_core._tripwire")
         reply["tripped"] = [str(t)[:200] for t in getattr(tripwire, "TRIPPED", [])][:10]
