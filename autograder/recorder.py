@@ -7,10 +7,11 @@ counts every function entered, in every thread the code starts, and `Recorder.st
 was entered into dotted names:
 
 - Python functions of the watched packages (`ROOTS`: ``textbook_core``, numpy, scipy and
-  ``autograder.checks``) by their public name, `dotted` of the function object (the same name
-  the grader gives a function it forbids: ``textbook_core.max_pool``, ``numpy.rot90``,
-  ``scipy.signal._signaltools.convolve2d``), also when reached through an alias, ``getattr``
-  with a name built at run time, or a library function that calls it;
+  ``autograder.checks``), also when reached through an alias, ``getattr`` with a name built at
+  run time, or a library function that calls it: ``textbook_core``'s and ``checks``' by `dotted`
+  of the function object (the name the grader gives a function it forbids:
+  ``textbook_core.max_pool``), numpy's and scipy's by the module their file is and their
+  qualified name (``numpy.lib._function_base_impl.rot90``, which `matches` ``numpy.rot90``);
 - a copy of a ``textbook_core`` function compiled from its source (``exec`` of
   ``inspect.getsource``), by the bytecode it shares with the original;
 - C functions of those packages (``numpy._core._multiarray_umath.correlate``).
@@ -201,10 +202,11 @@ class Recorder:
         folder = next((f for f in dirs if filename.startswith(f)), None)
         if folder is None:
             return self._copy_of(code)
-        self._scan()
-        if code in self._public:
-            return self._public[code]
         root = dirs[folder]
+        if root in ("textbook_core", "autograder"):
+            self._scan()
+            if code in self._public:
+                return self._public[code]
         relative = os.path.splitext(filename[len(folder):])[0].replace(os.sep, ".")
         relative = relative.removesuffix("__init__").rstrip(".")
         module = f"{root}.{relative}" if relative else root
@@ -215,12 +217,14 @@ class Recorder:
         return f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
 
     def _scan(self):
-        """Map the code of every function the watched modules hold to its `dotted` name."""
+        """Map the code of every function of ``textbook_core`` and ``autograder`` to its `dotted` name
+        (numpy and scipy are named from their files: scanning them would cost every notebook time)."""
         if len(sys.modules) == self._modules:
             return
         self._modules = len(sys.modules)
         for module_name, module in list(sys.modules.items()):
-            if module_name in self._scanned or module_name.split(".")[0] not in ROOTS or module_name.startswith(OWN):
+            if module_name in self._scanned or module_name.split(".")[0] not in ("textbook_core", "autograder") \
+                    or module_name.startswith(OWN):
                 continue
             self._scanned.add(module_name)
             if not isinstance(module, types.ModuleType):
