@@ -225,6 +225,8 @@ def test_every_control_reaches_the_state(demo):
     assert c["step"].max == want.size and c["step"].min == 1
     c["step"].value = 5                                   # the slider counts from 1
     assert demo.state.step == 4 and demo.state.output_label() == "z_{2,1}"
+    assert demo.message.value.split("<br>")[1].startswith("z<sub>2,1</sub> = ")
+    assert demo.message.value.startswith("S<sub>r</sub> = ⌊(8 + 2·1 − 3) / 2⌋ + 1 = 4, S<sub>c</sub> = ")
     c["play"].value = 6                                   # a play tick moves the slider
     assert c["step"].value == 6 and demo.state.step == 5
     c["next"].click()
@@ -266,7 +268,7 @@ def test_a_kernel_that_does_not_fit_shows_one_error(demo):
     demo.controls["shape"].value = "E8.4 image"
     demo.controls["r"].value = 7
     shown = demo.message.value + demo.picture.value
-    assert shown.count("does not fit") == 1 and "kernel r=7 does not fit input R_r=5" in demo.message.value
+    assert shown.count("does not fit") == 1 and "kernel r=7 does not fit input R<sub>r</sub>=5" in demo.message.value
     assert read_cells(demo.picture.value, "output") == {}
     demo.controls["padding"].value = 1
     assert "does not fit" not in demo.message.value and demo.output().shape == (1, 5)
@@ -275,7 +277,7 @@ def test_a_kernel_that_does_not_fit_shows_one_error(demo):
 def test_a_refused_value_is_the_message_and_the_state_stays(demo):
     before = demo.output().copy()
     demo.weights[0][0].value = float("inf")
-    assert "w_{1,1} must be a finite number" in demo.message.value
+    assert "w<sub>1,1</sub> must be a finite number" in demo.message.value
     np.testing.assert_array_equal(demo.output(), before)
 
 

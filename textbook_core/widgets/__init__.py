@@ -19,8 +19,8 @@ Three modules, read in this order:
 
 Saving and reopening a notebook: widgets live in the kernel, so a reopened notebook can show them
 only from the widget state saved in the file. The package turns JupyterLab's "save widget state"
-on (``share/jupyter/lab/settings/overrides.d/textbook-core.json``), so the reopened demo shows its
-last picture; the demo also says to run its cell again to bring the controls back.
+on (`lab_settings`), so the reopened demo shows its last picture; the demo also says to run its
+cell again to bring the controls back.
 """
 from .picture import svg  # noqa: F401
 from .state import (KERNELS, MAX_SIZE, MAX_STRIDE, OPERATIONS, SHAPES, DemoState,  # noqa: F401

@@ -176,8 +176,10 @@ def svg(state, *, values=True):
         f'<text x="8" y="{height + 6:.0f}" font-size="11" fill="#666">cells too small for their '
         f'values at this padding; the colours still show them</text>')
     height += 14 if note else 0
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="tc-demo-picture" width="{x + 8:.0f}" '
-            f'height="{height:.0f}" viewBox="0 0 {x + 8:.0f} {height:.0f}" '
+    width = x + 8          # shown at this size, or scaled down to a narrower output area
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="tc-demo-picture" width="{width:.0f}" '
+            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+            f'style="width: 100%; max-width: {width:.0f}px; height: auto" '
             f'font-family="DejaVu Sans, Verdana, sans-serif">' + "".join(out) + note + "</svg>")
 
 

@@ -6,6 +6,7 @@ new SVG picture (`picture.svg`) and message. Nothing is computed here. Widgets a
 reused: pixel buttons and weight boxes come from pools, so a new shape or kernel size changes
 values instead of opening hundreds of new widgets.
 """
+import re
 from html import escape
 
 import numpy as np
@@ -18,8 +19,27 @@ try:
 except ImportError:        # pragma: no cover - ipywidgets is in the `course` extra
     w = None
 
-RERUN = ("The controls answer while this notebook's Python kernel runs; after reopening the "
-         "notebook, run this cell again to start the demo.")
+RERUN = "Run this cell to start the demo."
+"""What a reopened notebook shows above the demo's saved picture."""
+
+STYLE = """<style>
+.tc-demo .tc-rerun { display: none; }
+.tc-demo.jupyter-widgets-disconnected .tc-rerun {
+  display: block; margin: 4px 0 8px; padding: 6px 10px; font-weight: bold;
+  background: #fff4d6; border: 1px solid #d9a400; border-radius: 4px; }
+.tc-demo.jupyter-widgets-disconnected .tc-controls { display: none; }
+.tc-demo.jupyter-widgets-disconnected::before,
+.tc-demo .jupyter-widgets-disconnected::before { display: none; }
+</style>"""
+"""A live demo hides the banner; a reopened one (its widgets restored from the notebook but not
+connected to a kernel, which ipywidgets marks ``jupyter-widgets-disconnected``) shows the banner
+and its saved picture, without the dead controls or ipywidgets' broken-link icon on each."""
+
+
+def _subscripts(text):
+    """Plain text with the book's subscripts (S_r, z_{4,2}) as HTML."""
+    text = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", escape(text))
+    return re.sub(r"\b([A-Za-z])_([A-Za-z0-9])\b", r"\1<sub>\2</sub>", text)
 
 
 class ConvolutionDemo:
@@ -59,24 +79,27 @@ class ConvolutionDemo:
         self._pixel_pool, self._weight_pool = {}, {}
         self.pixels, self.weights = [], []
         narrow = w.Layout(width="330px")
+        slider = dict(layout=w.Layout(width="260px"), style={"description_width": "80px"})
         op_label = next(k for k, v in OPERATIONS.items() if v == operation)
         c = self.controls = {
             "shape": w.Dropdown(options=list(SHAPES), value=shape, description="image", layout=narrow),
             "random": w.Button(description="random shape", tooltip="a new square or diamond"),
             "kernel": w.Dropdown(options=list(KERNELS), value=kernel, description="kernel", layout=narrow),
-            "r": w.IntSlider(min=1, max=MAX_SIZE, description="rows r"),
-            "c": w.IntSlider(min=1, max=MAX_SIZE, description="cols c"),
-            "stride": w.IntSlider(value=stride, min=1, max=MAX_STRIDE, description="stride Sᵗ"),
-            "padding": w.IntSlider(value=padding, min=0, max=MAX_SIZE, description="padding Pᵈ"),
+            "r": w.IntSlider(min=1, max=MAX_SIZE, description="rows r", **slider),
+            "c": w.IntSlider(min=1, max=MAX_SIZE, description="cols c", **slider),
+            "stride": w.IntSlider(value=stride, min=1, max=MAX_STRIDE, description="stride Sᵗ", **slider),
+            "padding": w.IntSlider(value=padding, min=0, max=MAX_SIZE, description="padding Pᵈ", **slider),
             "operation": w.ToggleButtons(options=list(OPERATIONS), value=op_label),
             "values": w.Checkbox(value=True, description="show values"),
-            "step": w.IntSlider(min=1, max=1, description="step"),
+            "step": w.IntSlider(min=1, max=1, description="step", layout=w.Layout(width="420px")),
             "play": w.Play(min=1, max=1, interval=500),
             "previous": w.Button(description="◀", layout=w.Layout(width="40px")),
             "next": w.Button(description="▶", layout=w.Layout(width="40px")),
         }
         w.link((c["play"], "value"), (c["step"], "value"))
         self.pixel_box, self.weight_box = w.GridBox(), w.GridBox()
+        self.pixel_box.add_class("tc-pixels")
+        self.weight_box.add_class("tc-weights")
         self.message, self.picture = w.HTML(), w.HTML()
         self.actions = {          # control -> what it does to the state
             "shape": lambda v: self.state.set_shape(v),
@@ -148,8 +171,8 @@ class ConvolutionDemo:
         s = self.state
         problem = error or s.error
         if problem is not None:
-            return f"<b style='color:#b00'>No output: {escape(problem)}.</b>"
-        return f"{escape(s.sizes())}<br><tt>{escape(s.equation())}</tt>"
+            return f"<b style='color:#b00'>No output: {_subscripts(problem)}.</b>"
+        return f"{_subscripts(s.sizes())}<br>{_subscripts(s.equation())}"
 
     def describe(self):
         """The current step in words (`DemoState.describe`)."""
@@ -211,18 +234,19 @@ class ConvolutionDemo:
         """The whole demo as one widget box."""
         if not hasattr(self, "_widget"):
             c = self.controls
-            self._widget = w.VBox([
+            controls = w.VBox([
                 w.HBox([c["shape"], c["random"], c["kernel"]]),
-                w.HBox([c["r"], c["c"], c["stride"], c["padding"]]),
+                w.HBox([c["r"], c["c"], c["stride"], c["padding"]], layout=w.Layout(flex_flow="row wrap")),
                 w.HBox([c["operation"], c["values"]]),
                 w.HBox([w.VBox([w.Label("image P: click a pixel"), self.pixel_box]),
                         w.VBox([w.Label("kernel W: type a value"), self.weight_box])],
                        layout=w.Layout(grid_gap="30px")),
                 w.HBox([c["previous"], c["step"], c["next"], c["play"]]),
-                self.message,
-                self.picture,
-                w.HTML(f"<small style='color:#666'>{escape(RERUN)}</small>"),
             ])
+            controls.add_class("tc-controls")
+            banner = w.HTML(f"{STYLE}<div class='tc-rerun'>▶ {escape(RERUN)} This is the picture "
+                            "saved with the notebook; the controls work while the cell's Python runs.</div>")
+            self._widget = w.VBox([banner, controls, self.message, self.picture])
             self._widget.add_class("tc-demo")
         return self._widget
 
