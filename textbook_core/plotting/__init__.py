@@ -27,11 +27,12 @@ others                    impulse response, weight sharing, sliding window, the 
 The modules follow the chapter's sections: `grids` (drawing primitives), `why`, `details`,
 `template`, `hierarchy`, `gradient`, and `legibility` (the checks that keep figures readable).
 """
-from .grids import (BINARY, SIGNED, TEXT_GRID, axes_by_label, draw_grid, fmt, grid_texts,  # noqa: F401
-                    new_figure, update_grid)
+from .grids import (BINARY, SIGNED, TEXT_GRID, axes_by_label, colorbar, draw_grid,  # noqa: F401
+                    fit_cell_texts, fmt, grid_texts, new_figure, panel_axes, update_grid)
 from .why import impulse_response_figure, weight_sharing_figure  # noqa: F401
 from .details import (correlation_layout, draw_slides_step, draw_sliding_step, figure_8_1,  # noqa: F401
-                      figure_8_2, figure_8_3, padding_modes_figure, slides_animation, sliding_step,
+                      figure_8_2, figure_8_3, padding_modes_figure, slides_animation, slides_figure,
+                      sliding_step,
                       sliding_window_figure)
 from .template import (figure_8_4, figure_8_5, figure_8_6, figure_8_7, filtered_figure,  # noqa: F401
                        photo_kernels_figure, sample_photograph)

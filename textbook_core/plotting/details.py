@@ -8,7 +8,8 @@ from matplotlib.patches import Rectangle
 import textbook_core as tc
 from textbook_core import data
 
-from .grids import BINARY, SIGNED, TEXT_GRID, _symbols, _tex, draw_grid, fmt, new_figure, update_grid
+from .grids import (BINARY, SIGNED, TEXT_GRID, _symbols, _tex, draw_grid, fit_cell_texts, fmt, new_figure,
+                    panel_axes, update_grid)
 
 
 def figure_8_1(input_shape=(5, 5), kernel_shape=(3, 3)):
@@ -54,7 +55,8 @@ def correlation_layout(input_shape=(3, 3), kernel_shape=(2, 2), *, padding=0, st
     The top row shows W, the (padded) P and Z. Below, each panel shows where z_{m,n} reads P:
     the window outlined and every product w_{u,v} p_{i,j} written in the cell it uses. The
     products are the terms of `correlate` run on sympy symbols, so the drawing is what the code
-    computes (8.13 with P^d and S^t); cells of the padding read 0.
+    computes (8.13 with P^d and S^t); cells of the padding read 0. Each product is set as large
+    as its cell allows (`fit_cell_texts`), so neighbouring products never run into each other.
     """
     W, P = _symbols("w", kernel_shape), _symbols("p", input_shape)
     pr, pc = (padding, padding) if np.ndim(padding) == 0 else padding
@@ -67,7 +69,8 @@ def correlation_layout(input_shape=(3, 3), kernel_shape=(2, 2), *, padding=0, st
     shade[pr:pr + R_r, pc:pc + R_c] = 0.25
     w_at = {w: (u, v) for (u, v), w in np.ndenumerate(W)}
     p_at = {p: (i + pr, j + pc) for (i, j), p in np.ndenumerate(P)}
-    fig = new_figure(max(8, 2.3 * S_c), 2.6 + 2.3 * S_r)
+    side = min(3.4, 9.5 / S_c)             # inches per panel: as large as notebook width allows
+    fig = new_figure(max(8, side * S_c + 0.4), 2.6 + (side + 0.3) * S_r)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, S_r])
     head = top.subplots(1, 3, width_ratios=[W.shape[1], padded.shape[1], S_c])
     draw_grid(head[0], np.zeros(W.shape), text=np.vectorize(_tex, otypes=[object])(W), cmap=TEXT_GRID,
@@ -95,9 +98,9 @@ def correlation_layout(input_shape=(3, 3), kernel_shape=(2, 2), *, padding=0, st
             i, j = corner[0] + u, corner[1] + v
             if not text[i, j]:
                 text[i, j] = f"${sympy.latex(w)}\\cdot 0$"
-        draw_grid(panels[m, n], shade, text=text, cmap=TEXT_GRID, vmin=0, vmax=1, fontsize=8,
+        draw_grid(panels[m, n], shade, text=text, cmap=TEXT_GRID, vmin=0, vmax=1, fontsize=9,
                   box=box, title=f"${sympy.latex(z_names[m, n])}$", label=f"z{m + 1},{n + 1}")
-    return fig
+    return fit_cell_texts(fig, panels, same_size=True)
 
 
 def figure_8_2():
@@ -120,14 +123,14 @@ def padding_modes_figure(image=None, kernel=None):
     kernel = data.E8_1_KERNEL if kernel is None else np.asarray(kernel, dtype=float)
     r = kernel.shape[0]
     modes = [("VALID", 0), ("SAME", (r - 1) // 2), ("FULL", r - 1)]
-    fig = new_figure(14, 4)
-    axes = fig.subplots(1, 4, width_ratios=[image.shape[1]] + [image.shape[1] + 2 * p for _, p in modes])
+    fig = new_figure(10, 10)
+    axes = panel_axes(fig, 4, 2)
     draw_grid(axes[0], image, text=None, title=rf"$P$: {image.shape[0]}×{image.shape[1]}", label="P")
     vmax = max(float(np.abs(tc.correlate(kernel, image, padding=r - 1)).max()), 1.0)
     for ax, (name, p) in zip(axes[1:], modes):
         Z = tc.correlate(kernel, image, padding=p)
         S = tc.output_size(image.shape, kernel.shape, padding=p)
-        draw_grid(ax, Z, vmin=-vmax, vmax=vmax, cmap=SIGNED, fontsize=7, label=name,
+        draw_grid(ax, Z, vmin=-vmax, vmax=vmax, cmap=SIGNED, fontsize=9, label=name,
                   title=rf"{name}: $P^d={p}$, $S_r = {image.shape[0]} + 2\cdot{p} - {r} + 1 = {S[0]}$")
     return fig
 
@@ -179,7 +182,7 @@ def draw_sliding_step(axes, P, W, *, padding=0, stride=1, step=0, operation="cor
     filled = np.full(Z.shape, np.nan)           # not yet computed: drawn grey, no text
     filled.reshape(-1)[:step + 1] = Z.reshape(-1)[:step + 1]
     out_text = np.where(np.isnan(filled), "", np.vectorize(fmt, otypes=[object])(np.nan_to_num(filled)))
-    out_title = f"output {Z.shape[0]}×{Z.shape[1]}: z[{m},{n}] = {fmt(Z[m, n])}"
+    out_title = f"output {Z.shape[0]}×{Z.shape[1]}: $z_{{{m + 1},{n + 1}}}$ = {fmt(Z[m, n])}"   # from 1
     if update:
         update_grid(axes[0], s["Ppad"], corner=corner)
         update_grid(axes[1], K, text=kernel_text if values else None, title=kernel_title)
@@ -233,6 +236,14 @@ def draw_slides_step(axes, k):
     return s
 
 
+def slides_figure(k=0):
+    """Frame `k` of the slides' 7x7 example as a figure (`draw_slides_step`)."""
+    fig = new_figure(11, 4.4)
+    axes = fig.subplots(1, 3, width_ratios=[7, 4, 5])
+    draw_slides_step(axes, k)
+    return fig
+
+
 def slides_animation(interval=500):
     """The slides' 7x7 example: the 3x3 feature detector slides over the image, step by step.
 
@@ -241,10 +252,9 @@ def slides_animation(interval=500):
     frame. Returns a `FuncAnimation` with one frame per output pixel; in a notebook show it with
     ``HTML(anim.to_jshtml())``.
     """
-    fig = new_figure(11, 4.4)
-    axes = fig.subplots(1, 3, width_ratios=[7, 4, 5])
+    fig = slides_figure(0)
+    axes = fig.axes[:3]
     S = tc.output_size(data.SLIDE_IMAGE.shape, data.SLIDE_DETECTOR.shape)
-    draw_slides_step(axes, 0)
     fig.draw_without_rendering()        # lay out once; the frames only change values
     fig.set_layout_engine("none")
     return FuncAnimation(fig, lambda k: draw_slides_step(axes, k) and [], frames=S[0] * S[1],

@@ -3,7 +3,7 @@ import numpy as np
 
 import textbook_core as tc
 
-from .grids import SIGNED, _arrow, draw_grid, fmt, new_figure
+from .grids import SIGNED, _arrow, draw_grid, fmt, new_figure, panel_axes
 
 
 def backprop_example(seed=0):
@@ -106,21 +106,19 @@ def gradient_check_figure(checks):
     `checks` maps a path's name to a pair (analytic, numerical) of equal-shaped arrays; every
     element is one point, and the points lie on the diagonal when the derivation is right.
     """
-    cols = min(4, len(checks))
+    cols = min(3, len(checks))
     rows = -(-len(checks) // cols)
-    fig = new_figure(3.2 * cols, 3.4 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(checks):]:
-        ax.set_axis_off()
+    fig = new_figure(3.3 * cols, 3.4 * rows)
+    axes = panel_axes(fig, len(checks), cols)
     for ax, (name, (analytic, numeric)) in zip(axes, checks.items()):
         analytic, numeric = np.ravel(analytic), np.ravel(numeric)
         lim = float(max(np.abs(analytic).max(), np.abs(numeric).max(), 1e-12)) * 1.1
         ax.plot([-lim, lim], [-lim, lim], color="0.7", linewidth=1)
         ax.plot(numeric, analytic, "o", color="tab:blue", markersize=4)
         err = float(np.abs(analytic - numeric).max())
-        ax.set_title(f"{name}\nmax |error| = {err:.1e}", fontsize=9)
-        ax.set_xlabel("central difference", fontsize=8)
-        ax.set_ylabel("library path", fontsize=8)
+        ax.set_title(f"{name}\nmax |error| = {err:.1e}", fontsize=10)
+        ax.set_xlabel("central difference", fontsize=9)
+        ax.set_ylabel("library path", fontsize=9)
         ax.set_aspect("equal")
         ax.set_label(name)
     return fig

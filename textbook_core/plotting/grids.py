@@ -32,7 +32,7 @@ def fmt(value):
 
 
 def draw_grid(ax, A, *, text="values", cmap=None, vmin=None, vmax=None, fontsize=8,
-              title=None, label=None, box=None):
+              title=None, label=None, box=None, title_size=10):
     """Draw matrix `A` as cells on `ax`, optionally writing each cell's value or a given text.
 
     A (rows, cols) -> the `AxesImage` (its ``get_array()`` is `A`).
@@ -48,6 +48,8 @@ def draw_grid(ax, A, *, text="values", cmap=None, vmin=None, vmax=None, fontsize
         Set as the axes' label, so a reader (or test) can find the panel.
     box : (row, col, rows, cols), optional
         Outline a window, e.g. the kernel's current position.
+    fontsize, title_size : float
+        Points of the cells' texts and of the title.
     """
     A = np.asarray(A, dtype=float)
     if cmap is None:
@@ -75,7 +77,7 @@ def draw_grid(ax, A, *, text="values", cmap=None, vmin=None, vmax=None, fontsize
         ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), w, h, fill=False, edgecolor="tab:orange",
                                linewidth=2.5, zorder=3))
     if title is not None:
-        ax.set_title(title, fontsize=fontsize + 2)
+        ax.set_title(title, fontsize=title_size)
     if label is not None:
         ax.set_label(label)
     return image
@@ -98,6 +100,61 @@ def update_grid(ax, A, *, text=None, corner=None, title=None):
         ax.patches[0].set_xy((corner[1] - 0.5, corner[0] - 0.5))
     if title is not None:
         ax.set_title(title, fontsize=ax.title.get_fontsize())
+
+
+def panel_axes(fig, n, cols, **kwargs):
+    """`n` axes in rows of `cols` (a grid, so each panel keeps a legible size at notebook width);
+    the unused places of the last row are left blank. -> list of n axes."""
+    rows = -(-n // cols)
+    axes = fig.subplots(rows, cols, squeeze=False, **kwargs).ravel()
+    for ax in axes[n:]:
+        _blank(ax)
+    return list(axes[:n])
+
+
+def colorbar(fig, image, ax, *, label=None, location="right", **kwargs):
+    """A colorbar for `image` beside the axes `ax` (one axes or a list sharing the bar).
+
+    Every panel whose colour stands for a value and whose cells do not say it gets one
+    (`legibility.unexplained_colours` checks this).
+    """
+    bar = fig.colorbar(image, ax=ax, location=location, **kwargs)
+    bar.ax.tick_params(labelsize=9)
+    if label is not None:
+        bar.set_label(label, fontsize=9)
+    return bar
+
+
+def fit_cell_texts(fig, axes=None, *, fill=0.9, same_size=False):
+    """Shrink every grid cell's text that would not fit its cell once `fig` is laid out.
+
+    Cells are as wide as the layout makes them, so long entries (products of symbols, three-digit
+    values) are measured after the layout and set to `fill` of the cell's width at most. Only the
+    grids in `axes` (default: all); with ``same_size=True`` all their texts get the smallest size
+    that any of them needs, so a row of panels reads evenly.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    sizes = {}
+    for ax in fig.axes if axes is None else np.ravel(axes):
+        if not ax.images:
+            continue
+        (x0, y0), (x1, y1) = ax.transData.transform([(-0.5, -0.5), (0.5, 0.5)])
+        width, height = abs(x1 - x0), abs(y1 - y0)
+        for t in ax.texts:
+            x, y = t.get_position()
+            if not t.get_text() or not (float(x).is_integer() and float(y).is_integer()):
+                continue
+            box = t.get_window_extent(renderer)
+            ratio = min(fill * width / max(box.width, 1e-9), fill * height / max(box.height, 1e-9), 1.0)
+            sizes[t] = t.get_fontsize() * ratio
+    smallest = min(sizes.values(), default=None)
+    for t, size in sizes.items():
+        t.set_fontsize(min(t.get_fontsize(), smallest) if same_size else size)
+    return fig
 
 
 def _ink(image, value):

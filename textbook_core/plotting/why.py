@@ -4,15 +4,16 @@ import numpy as np
 import textbook_core as tc
 from textbook_core import data
 
-from .grids import _categorical, _symbols, _tex, draw_grid, new_figure
+from .grids import _categorical, _symbols, _tex, draw_grid, fit_cell_texts, new_figure
 
 
 def impulse_response_figure(transform=None, image=None, *, size=3):
     """8.1-8.5, P8.2: a transform's impulse response is the kernel that performs it.
 
     Panels: the impulse delta (8.1), its response w = W(delta) (8.2) read as a size x size
-    kernel with the origin at the centre, an image P, the transform W(P), and the convolution
-    w * P (8.5, same size). For a linear position-invariant transform the last two agree.
+    kernel with the origin at the centre (top row); an image P, the transform W(P), and the
+    convolution w * P (8.5, same size) below. For a linear position-invariant transform the last
+    two agree.
 
     The default transform is P8.2's shift one pixel right and one up, applied to E8.4's image.
     """
@@ -25,14 +26,15 @@ def impulse_response_figure(transform=None, image=None, *, size=3):
     w = tc.impulse_response(transform, (size, size), centre)
     moved = np.asarray(transform(image), dtype=float)
     convolved = tc.convolve(w, image, mode="same")
-    fig = new_figure(12, 3)
-    axes = fig.subplots(1, 5)
-    draw_grid(axes[0], delta, title=r"impulse $\delta$ (8.1)", label="impulse")
-    draw_grid(axes[1], w, title=r"$w = \mathcal{W}(\delta)$ (8.2)", label="response")
-    draw_grid(axes[2], image, title=r"image $P$", label="image")
-    draw_grid(axes[3], moved, title=r"$\mathcal{W}(P)$", label="transformed")
-    draw_grid(axes[4], convolved, title=r"$w * P$ (8.5)", label="convolved")
-    return fig
+    fig = new_figure(10, 7.4)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.6])
+    kernels, images = top.subplots(1, 2), bottom.subplots(1, 3)
+    draw_grid(kernels[0], delta, fontsize=10, title=r"impulse $\delta$ (8.1)", label="impulse")
+    draw_grid(kernels[1], w, fontsize=10, title=r"$w = \mathcal{W}(\delta)$ (8.2)", label="response")
+    draw_grid(images[0], image, fontsize=9, title=r"image $P$", label="image")
+    draw_grid(images[1], moved, fontsize=9, title=r"$\mathcal{W}(P)$", label="transformed")
+    draw_grid(images[2], convolved, fontsize=9, title=r"$w * P$ (8.5)", label="convolved")
+    return fit_cell_texts(fig)
 
 
 def weight_sharing_figure(input_shape=(3, 3), kernel_shape=(2, 2)):
