@@ -96,14 +96,12 @@ def time_kind(make, name, rounds, seed=0):
         act(k)
     times, sent = [], []
     for k in range(rounds):
-        before_picture, RecordingComm.sent = demo.picture.value, 0
+        RecordingComm.sent = 0
         start = time.perf_counter()
         act(k)
         times.append((time.perf_counter() - start) * 1000)
         sent.append(RecordingComm.sent)
-        if "error" not in demo.message.value and "No output" not in demo.message.value:
-            assert demo.picture.value.startswith("<svg"), name
-        del before_picture
+        assert demo.picture.value.startswith("<svg"), name       # the new picture exists
     return times, sent
 
 

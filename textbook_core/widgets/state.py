@@ -142,22 +142,20 @@ class DemoState:
     # -- checking what comes in ----------------------------------------------------------------
 
     @staticmethod
-    def _image(image):
-        P = np.array(image, dtype=float)
-        if P.ndim != 2 or 0 in P.shape:
-            raise ValueError(f"image P must be a non-empty 2-D array, got shape {P.shape}")
-        if not np.isfinite(P).all():
-            raise ValueError("image P must hold finite numbers only")
-        return P
+    def _matrix(A, name):
+        """`A` as a float 2-D array of finite numbers, or a ValueError naming P or W."""
+        A = np.array(A, dtype=float)
+        if A.ndim != 2 or 0 in A.shape:
+            raise ValueError(f"{name} must be a non-empty 2-D array, got shape {A.shape}")
+        if not np.isfinite(A).all():
+            raise ValueError(f"{name} must hold finite numbers only")
+        return A
 
-    @staticmethod
-    def _kernel(kernel):
-        W = np.array(kernel, dtype=float)
-        if W.ndim != 2 or 0 in W.shape:
-            raise ValueError(f"kernel W must be a non-empty 2-D array, got shape {W.shape}")
-        if not np.isfinite(W).all():
-            raise ValueError("kernel W must hold finite numbers only")
-        return W
+    def _image(self, image):
+        return self._matrix(image, "image P")
+
+    def _kernel(self, kernel):
+        return self._matrix(kernel, "kernel W")
 
     @staticmethod
     def _operation(operation):

@@ -182,11 +182,6 @@ class ConvolutionDemo:
         """The whole output map for the current settings (None when the kernel does not fit)."""
         return self.state.output
 
-    def _pooled(self, pool, key, make):
-        if key not in pool:
-            pool[key] = make(*key)
-        return pool[key]
-
     def _make_pixel(self, i, j):
         button = w.ToggleButton(layout=w.Layout(width="22px", height="22px", padding="0px", margin="0px"),
                                 tooltip=f"pixel p_{{{subscript(i, j)}}}")
@@ -194,40 +189,46 @@ class ConvolutionDemo:
                        names="value")
         return button
 
-    def _sync_pixels(self):
-        P = self.state.image
-        rows, cols = P.shape
-        self.pixels = [[self._pooled(self._pixel_pool, (i, j), self._make_pixel) for j in range(cols)]
-                       for i in range(rows)]
-        for i, j in np.ndindex(P.shape):
-            button, on = self.pixels[i][j], bool(P[i, j])
-            if button.value != on or button.description != ("1" if on else ""):
-                button.value = on
-                button.button_style = "primary" if on else ""
-                button.description = "1" if on else ""
-        children = tuple(b for row in self.pixels for b in row)
-        if self.pixel_box.children != children:
-            self.pixel_box.children = children
-            self.pixel_box.layout = w.Layout(grid_template_columns=f"repeat({cols}, 22px)", grid_gap="1px")
-
     def _make_weight(self, i, j):
         box = w.FloatText(layout=w.Layout(width="56px"), tooltip=f"w_{{{subscript(i, j)}}}")
         box.observe(lambda change: None if self._syncing else self.on_weight(i, j, change["new"]),
                     names="value")
         return box
 
+    @staticmethod
+    def _show_pixel(button, value):
+        on = bool(value)
+        if button.value != on or button.description != ("1" if on else ""):
+            button.value = on
+            button.button_style = "primary" if on else ""
+            button.description = "1" if on else ""
+
+    @staticmethod
+    def _show_weight(box, value):
+        if box.value != value:
+            box.value = float(value)
+
+    def _sync_grid(self, A, pool, box, make, show, column):
+        """The widgets of matrix `A` from `pool` (made by `make` once per place), set by `show`
+        and laid out in `box` with columns `column` wide. -> rows of widgets."""
+        rows, cols = A.shape
+        grid = [[pool[i, j] if (i, j) in pool else pool.setdefault((i, j), make(i, j)) for j in range(cols)]
+                for i in range(rows)]
+        for i, j in np.ndindex(A.shape):
+            show(grid[i][j], A[i, j])
+        children = tuple(b for row in grid for b in row)
+        if box.children != children:
+            box.children = children
+            box.layout = w.Layout(grid_template_columns=f"repeat({cols}, {column})", grid_gap="1px")
+        return grid
+
+    def _sync_pixels(self):
+        self.pixels = self._sync_grid(self.state.image, self._pixel_pool, self.pixel_box, self._make_pixel,
+                                      self._show_pixel, "22px")
+
     def _sync_weights(self):
-        W = self.state.kernel
-        rows, cols = W.shape
-        self.weights = [[self._pooled(self._weight_pool, (i, j), self._make_weight) for j in range(cols)]
-                        for i in range(rows)]
-        for i, j in np.ndindex(W.shape):
-            if self.weights[i][j].value != W[i, j]:
-                self.weights[i][j].value = float(W[i, j])
-        children = tuple(b for row in self.weights for b in row)
-        if self.weight_box.children != children:
-            self.weight_box.children = children
-            self.weight_box.layout = w.Layout(grid_template_columns=f"repeat({cols}, 58px)", grid_gap="2px")
+        self.weights = self._sync_grid(self.state.kernel, self._weight_pool, self.weight_box,
+                                       self._make_weight, self._show_weight, "58px")
 
     @property
     def widget(self):
