@@ -238,7 +238,7 @@ def test_figure_8_9_is_convolution_bias_relu_and_max_pooling():
     # the square leaves only its horizontal and vertical maps alive
     assert image_of(panels["A2[0]"]).max() == 3 and image_of(panels["A2[2]"]).max() == 0
     bar, = legibility._colorbars(panels["N1[0]"].figure)                 # N1, A1 and A2 share it
-    assert (bar.mappable.norm.vmin, bar.mappable.norm.vmax) == (-6, 6)    # |N1| <= 6 - (-3)... max |-6|
+    assert (bar.mappable.norm.vmin, bar.mappable.norm.vmax) == (-6, 6)    # N1 = LW ⊗ P - 3 spans -6..3
     assert all(panels[f"{k}[{h}]"].images[0].norm.vmax == 6 for k in ("N1", "A1", "A2") for h in range(4))
 
 

@@ -139,11 +139,19 @@ def lab(tmp_path):
 
 
 def _open(browser, lab):
+    """The notebook open in a new page, its kernel idle (picking Python 3 if JupyterLab asks)."""
     page = browser.new_page(viewport={"width": 1280, "height": 1800})
     page.goto(lab.url(NOTEBOOK.name))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached",
-                           timeout=120_000)
+    status = page.locator(".jp-StatusBar-Widget", has_text="Python 3 (ipykernel) | Idle")
+    deadline = time.monotonic() + 180
+    while not status.count():
+        dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+        if dialog.count():                    # a slow start can ask which kernel: a person says Python 3
+            dialog.get_by_role("button", name="Select").click()
+        if time.monotonic() > deadline:
+            raise AssertionError("the notebook's kernel did not become idle within 180 s")
+        page.wait_for_timeout(250)
     return page
 
 
@@ -184,7 +192,7 @@ def test_demo_runs_redraws_and_survives_save_and_reopen(pages, lab):
     assert not demo.locator(".tc-rerun").is_visible()                  # live: no banner
     assert picture.evaluate(OVERLAPS_JS) == []
     assert picture.locator("text.title").all_text_contents()[-1] == "z13,13 = 0"   # the last of 13x13, from 1
-    assert page.get_by_text("Error displaying widget").count() == 0
+    assert page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count() == 0
 
     # clicks on pixels, timed in the page from the click to the new picture in the document
     buttons = demo.locator(".tc-pixels .widget-toggle-button")
@@ -195,6 +203,29 @@ def test_demo_runs_redraws_and_survives_save_and_reopen(pages, lab):
     picture = demo.locator("svg.tc-demo-picture")
     assert picture.locator('g[data-panel="input"] text.cell[data-i="0"][data-j="0"]').text_content() == "1"
     assert picture.locator('g[data-panel="input"] text.cell[data-i="1"][data-j="1"]').text_content() == "1"
+
+    # a kernel that does not fit the 5x5 image of E8.4: one error, said once, and no output drawn
+    demo.locator("select").first.select_option(label="E8.4 image")
+    page.wait_for_function("() => document.querySelectorAll('.tc-demo g[data-panel=input] text.cell').length == 25",
+                           timeout=60_000)
+    demo.locator(".widget-slider .noUi-handle").first.focus()
+    page.keyboard.press("End")                                       # rows r = 7 > 5
+    page.wait_for_function("() => document.querySelector('.tc-demo').innerText.includes('does not fit')",
+                           timeout=60_000)
+    assert demo.inner_text().count("does not fit") == 1
+    assert demo.get_by_text("No output: kernel r=7 does not fit input").count() == 1
+    assert picture.locator('g[data-panel="output"]').count() == 0
+    print("kernel that does not fit:", _shot(page, demo, "demo_does_not_fit.png"))
+    page.keyboard.press("Home")                                      # rows r = 1: fits again
+    page.wait_for_function("() => !document.querySelector('.tc-demo').innerText.includes('does not fit')",
+                           timeout=60_000)
+    demo.locator("select").first.select_option(label="diamond (Figure 8.4)")
+    page.wait_for_function("() => document.querySelectorAll('.tc-demo g[data-panel=input] text.cell').length == 225",
+                           timeout=60_000)
+    demo.locator(".tc-pixels .widget-toggle-button").first.click()   # p_{1,1} on again: a new diamond
+    page.wait_for_function("() => document.querySelector("
+                           "'.tc-demo g[data-panel=input] text.cell[data-i=\"0\"][data-j=\"0\"]').textContent == '1'",
+                           timeout=60_000)
 
     # save, stop the server, start a new one, reopen: the saved picture, the hint, no error
     page.keyboard.press("Control+s")
@@ -214,4 +245,4 @@ def test_demo_runs_redraws_and_survives_save_and_reopen(pages, lab):
     assert banner.is_visible() and banner.text_content().startswith("▶ Run this cell to start the demo.")
     assert not page.locator(".tc-demo .tc-controls").is_visible()       # no dead controls
     page.wait_for_timeout(2000)                   # let every output render, then look for errors
-    assert page.get_by_text("Error displaying widget").count() == 0
+    assert page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count() == 0

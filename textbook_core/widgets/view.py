@@ -37,8 +37,9 @@ and its saved picture, without the dead controls or ipywidgets' broken-link icon
 
 
 def _subscripts(text):
-    """Plain text with the book's subscripts (S_r, z_{4,2}) as HTML."""
+    """Plain text with the book's subscripts and superscripts (S_r, z_{4,2}, P^d) as HTML."""
     text = re.sub(r"_\{([^}]*)\}", r"<sub>\1</sub>", escape(text))
+    text = re.sub(r"\b([A-Za-z])\^([A-Za-z0-9])\b", r"\1<sup>\2</sup>", text)
     return re.sub(r"\b([A-Za-z])_([A-Za-z0-9])\b", r"\1<sub>\2</sub>", text)
 
 
