@@ -9,10 +9,13 @@ The chapter derives stride 1 and no padding; every path here also takes the padd
 of its forward operation. Parameter gradients (dLW, db, dlw) sum over batch axes, since the
 parameters are shared by the whole batch.
 """
+import threading
+
 import numpy as np
 
-from .details import as_array, batch_items, common_dtype, for_chunks, im2col, output_size, pair, windows, windows_adjoint
-from .hierarchy import conv_args, max_pool, pool_args
+from .details import (as_array, batch_items, batch_shape, common_dtype, for_chunks, im2col, integer, like, one,
+                      output_size, pair, windows, windows_adjoint)
+from .hierarchy import conv_args, max_pool, pool_args, pool_weight
 
 
 def _per_fm(X):
@@ -92,25 +95,110 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     """
     LW, dLZ, padding, stride, one_d = conv_args(LW, dLZ, padding, stride, "dLZ")
     H_m, H_n, r, c = LW.shape
-    R = (1, input_shape[-1]) if one_d else pair(tuple(input_shape[-2:]), "R", 1)
     if dLZ.shape[-3] != H_m:
         raise ValueError(f"dLZ has H^m={dLZ.shape[-3]} FMs but LW expects H^m={H_m}")
+    R = _input_size(input_shape, H_n, dLZ.shape[:-3], one_d)
     S = output_size(R, (r, c), padding=padding, stride=stride)
     if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but input {R} with r, c = {(r, c)}, "
-                         f"P^d={padding}, S^t={stride} gives {S}")
-    (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
-    Wt, items = LW.reshape(H_m, -1).T, batch_items(dLZ, dLZ.shape[:-3])
-    items = items.reshape(items.shape[:2] + (S[0] * S[1],))
+        shown = (lambda t: t[1:]) if one_d else (lambda t: t)
+        raise ValueError(f"dLZ has S_r, S_c = {shown(dLZ.shape[-2:])} but input {shown(R)} with r, c = "
+                         f"{shown((r, c))}, P^d={shown(padding)}, S^t={shown(stride)} gives {shown(S)}")
+    items = batch_items(dLZ, dLZ.shape[:-3])
     dA = np.empty((len(items), H_n) + R, dtype=dLZ.dtype)
-
-    def work(k):
-        cols = (Wt @ items[k]).reshape((-1, H_n, r, c) + S)      # what each window sends back
-        dA[k] = windows_adjoint(cols, padded, stride)[..., pr : pr + R[0], pc : pc + R[1]]
-
-    for_chunks(work, len(items), Wt.shape[0] * S[0] * S[1] * dLZ.itemsize, dLZ.dtype)
+    work, item_bytes = _full_correlation(LW, items, dA, padding, stride)
+    for_chunks(work, len(items), item_bytes, dLZ.dtype)
     dA = dA.reshape(dLZ.shape[:-3] + (H_n,) + R)
     return dA[..., 0, :] if one_d else dA
+
+
+def _input_size(input_shape, H_n, batch, one_d):
+    """(R_r, R_c) from conv_da's `input_shape`, checked against LW's H^n and dLZ's batch axes."""
+    need = 1 if one_d else 2
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    dims = tuple(integer(v) for v in shape)
+    form = "(..., H^n, T)" if one_d else "(..., H^n, R_r, R_c)"
+    if len(dims) < need or any(d is None or d < 0 for d in dims) or min(dims[-need:]) < 1:
+        raise ValueError(f"input_shape must be the forward input's shape {form}, got {input_shape!r}")
+    if len(dims) > need and dims[-need - 1] != H_n:
+        raise ValueError(f"input_shape {dims} has H^n={dims[-need - 1]} FMs but LW has H^n={H_n}")
+    batch_shape(("dLZ", tuple(batch)), ("input_shape", dims[:-need - 1]))   # they must broadcast
+    return (1, dims[-1]) if one_d else dims[-2:]
+
+
+def _full_correlation(LW, items, dA, padding, stride):
+    """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, and its bytes per item.
+
+    8.44 sums, for every input pixel, the kernels' taps over the dLZ pixels that reach it: a full
+    correlation with the rotated kernels. With stride S^t, input pixels whose row is u mod S^t
+    (the row phase) are reached only by kernel rows of that phase, and the same holds for columns,
+    so on each phase's grid the sum is again a full correlation, with stride 1. It is computed
+    with one matrix product per column phase and a few additions of contiguous blocks:
+
+    - dLZ is laid out with rows of length G_c (zeros past S_c), so moving a whole FM by t columns
+      or t rows is moving a flat array by t or t G_c places;
+    - the copies of dLZ moved by the column taps qv = 0, 1, ... of a phase are stacked under
+      each other, so one product with the kernels' columns sums over h and those taps at once;
+    - the kernel rows u then add their products into the phase grid moved by whole rows;
+    - finally each phase grid goes to its rows and columns of dA (padding cut off).
+
+    Every product term is one of 8.39's dlz * lw, added once: the result is exact to rounding.
+    """
+    H_m, H_n, r, c = LW.shape
+    (pr, pc), (sr, sc) = padding, stride
+    S_r, S_c = items.shape[-2:]
+    R_r, R_c = dA.shape[-2:]
+    kr, kc = -(-r // sr), -(-c // sc)                           # taps of the longest phase
+    G_c = max(S_c + kc - 1, -(-(R_c + 2 * pc) // sc))           # phase grid: rows of G_c columns
+    G_r = max(S_r + kr - 1, -(-(R_r + 2 * pr) // sr))
+    L = S_r * G_c
+    taps = [len(range(pv, c, sc)) for pv in range(sc)]
+    # For column phase pv: rows (u, l), columns (qv, h) hold lw^{h,l}_{u, qv S^t + pv}.
+    weights = [np.ascontiguousarray(LW[:, :, :, pv::sc].transpose(2, 1, 3, 0).reshape(r * H_n, t * H_m))
+               for pv, t in enumerate(taps)]
+    scratch, dtype = {}, items.dtype
+    direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
+
+    def work(k):
+        d, out = items[k], dA[k]
+        n = len(d)
+        if (threading.get_ident(), n) not in scratch:    # zeros that stay zero, reused by the chunks
+            scratch[threading.get_ident(), n] = (np.zeros((n, kc, H_m, S_r, G_c), dtype),
+                                                 None if direct else np.empty((n, sr, sc, H_n, G_r * G_c), dtype))
+        moved, grid = scratch[threading.get_ident(), n]
+        if direct:                                         # the one phase grid is dA itself
+            grid = out.reshape(n, 1, 1, H_n, G_r * G_c)
+        moved[:, 0, :, :, :S_c] = d
+        flat = moved.reshape(n, kc, H_m, L)
+        for qv in range(1, kc):                            # dLZ moved right by qv columns
+            flat[:, qv, :, qv:] = flat[:, 0, :, : L - qv]
+        flat = moved.reshape(n, kc * H_m, L)
+        for pv, t in enumerate(taps):
+            if t == 0:
+                grid[:, :, pv] = 0
+                continue
+            Y = (weights[pv] @ flat[:, : t * H_m]).reshape(n, r, H_n, L)
+            for pu in range(sr):
+                g = grid[:, pu, pv]
+                if pu >= r:                                    # no kernel row has this phase
+                    g[...] = 0
+                    continue
+                g[..., :L] = Y[:, pu]
+                g[..., L:] = 0
+                for u in range(pu + sr, r, sr):                # kernel row u: moved down (u - pu)/S^t rows
+                    g[..., (u // sr) * G_c:(u // sr) * G_c + L] += Y[:, u]
+        if direct:
+            return
+        grid6 = grid.reshape(n, sr, sc, H_n, G_r, G_c)
+        for pu in range(sr):
+            y0 = (pu - pr) % sr                                # the first row of dA in this phase
+            rows = slice((y0 + pr - pu) // sr, (y0 + pr - pu) // sr + len(range(y0, R_r, sr)))
+            for pv in range(sc):
+                x0 = (pv - pc) % sc
+                cols = slice((x0 + pc - pv) // sc, (x0 + pc - pv) // sc + len(range(x0, R_c, sc)))
+                out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows, cols]
+
+    item_bytes = (kc * H_m + r * H_n + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
+    return work, int(item_bytes)
 
 
 def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
@@ -299,10 +387,11 @@ def avg_pool_dlw(dLZ, A, size, *, stride=None):
     return _per_fm(dLZ * sums)
 
 
-def max_pool_da(dLZ, A, size, *, stride=None):
+def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
     """E8.8: dA across max pooling: each window's gradient goes to the pixel that was its maximum.
 
-    Shapes: ``dLZ (..., S_r, S_c)``, ``A (..., R_r, R_c)`` (the forward input) -> ``A``'s shape.
+    Shapes: ``dLZ (..., S_r, S_c)``, ``A (..., R_r, R_c)`` (the forward input) -> ``A``'s shape
+    (batch axes of dLZ and A broadcast).
 
     Parameters
     ----------
@@ -315,12 +404,18 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     stride : int or pair, optional
         S^t of the forward pass; defaults to the window. With overlapping windows a pixel that
         is the maximum of several windows receives the sum of their gradients.
+    indices : array of int, optional
+        Where the maxima are, as ``max_pool(A, size, stride=stride, return_indices=True)`` gives
+        them (``u' * R_c + v'`` within each FM, the numbering PyTorch uses): the maxima are then
+        not searched again. Each gradient goes to the pixel its index names.
 
     Notes
     -----
     From 8.24, dz[i, j]/da[u', v'] is 1 for the one pixel of window (i, j) that holds its maximum
     and 0 for the others. A tie sends the gradient to the first maximum in row-major window order
-    (as ``np.argmax`` does). Pixels that are no window's maximum get 0.
+    (as ``np.argmax`` does); a window holding NaN sends it to its first NaN. Pixels that are no
+    window's maximum get 0. On sympy symbols that cannot be ordered, each pixel receives
+    ``Piecewise((dlz, it is the first maximum), (0, True))`` from each window holding it.
 
     Examples
     --------
@@ -329,34 +424,81 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     >>> max_pool_da(np.array([[10, 20]]), A, 2)       # the right window ties: 2 and 2
     array([[ 0., 10., 20.,  0.],
            [ 0.,  0.,  0.,  0.]])
+    >>> Z, indices = max_pool(A, 2, return_indices=True)
+    >>> max_pool_da(np.array([[10, 20]]), A, 2, indices=indices)
+    array([[ 0., 10., 20.,  0.],
+           [ 0.,  0.,  0.,  0.]])
+    >>> max_pool_da(np.ones((1, 3)), A, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: dLZ has S_r, S_c = (1, 3) but pooling A with window (2, 2) and S^t=(2, 2) gives (1, 2)
     """
     dLZ = as_array(dLZ, "dLZ")
-    A, size, stride, S = pool_args(A, size, stride)
-    if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
-    shape = np.broadcast_shapes(dLZ.shape, A.shape[:-2] + S)
-    dtype = common_dtype(dLZ, A)
-    d = np.broadcast_to(dLZ, shape).reshape((-1,) + S)                         # one FM per row
-    a = np.broadcast_to(A, shape[:-2] + A.shape[-2:]).reshape((-1,) + A.shape[-2:])
-    dA = np.empty(a.shape, dtype=dtype)
+    A, size, stride, S = pool_args(A, size, stride, "A")
+    if dLZ.ndim < 2 or dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} and "
+                         f"S^t={stride} gives {S}")
+    batch = batch_shape(("dLZ", dLZ.shape[:-2]), ("A", A.shape[:-2]))
+    dtype, (R_r, R_c) = common_dtype(dLZ, A), A.shape[-2:]
+    if indices is None and A.dtype == object:
+        try:
+            _, indices = max_pool(A, size, stride=stride, return_indices=True)
+        except ValueError:         # symbols sympy cannot order: the first maximum, as a condition
+            import sympy
+            a = np.broadcast_to(A, batch + (R_r, R_c)).reshape((-1, R_r, R_c))
+            d = np.broadcast_to(dLZ, batch + S).reshape((-1,) + S)
+            dA = np.zeros(a.shape, dtype=object)
+            for f, i, j in np.ndindex(d.shape):
+                pixels = [(i * stride[0] + u, j * stride[1] + v) for u, v in np.ndindex(size)]
+                values = [a[f][p] for p in pixels]
+                for k, p in enumerate(pixels):
+                    first = sympy.And(*(values[k] > x for x in values[:k]), *(values[k] >= x for x in values[k + 1:]))
+                    dA[f][p] += sympy.Piecewise((d[f, i, j], first), (0, True))
+            return dA.reshape(batch + (R_r, R_c))
+    given = indices is not None
+    if given:
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu" or indices.shape[-2:] != S or not _fits(indices.shape, batch + S):
+            raise ValueError(f"indices (dtype {indices.dtype}, shape {indices.shape}) must be integers of dLZ's "
+                             f"shape {batch + S}, as max_pool(A, size, stride=stride, return_indices=True) gives")
+    else:
+        _, indices = max_pool(A, size, stride=stride, return_indices=True)
+    n = int(np.prod(batch))
+    d = np.broadcast_to(dLZ, batch + S).reshape(n, S[0] * S[1])
+    idx = np.broadcast_to(indices, batch + S).reshape(n, S[0] * S[1])
+    dA = np.empty((n, R_r * R_c), dtype=dtype)     # zeroed chunk by chunk: np.zeros defers to page faults
+    flat_dA = dA.reshape(-1)
+    fm_start = (np.arange(n) * (R_r * R_c))[:, None]                  # where each FM begins in flat_dA
+    overlap = stride[0] < size[0] or stride[1] < size[1]
 
     def work(k):
-        view, best = windows(a[k], size, stride), max_pool(a[k], size, stride=stride)
-        hit = np.empty(best.shape[:-2] + size + S, dtype=bool)     # pixel (u, v) is its window's maximum
-        for u, v in np.ndindex(size):
-            np.equal(view[..., u, v, :, :], best, out=hit[..., u, v, :, :])
-        if np.count_nonzero(hit) != best.size:     # a window holds its maximum twice: keep the first
-            open_ = np.ones(best.shape, dtype=bool)
-            for u, v in np.ndindex(size):
-                hit[..., u, v, :, :] &= open_
-                open_ &= ~hit[..., u, v, :, :]
-        cols = np.empty(hit.shape, dtype=dtype)
-        for u, v in np.ndindex(size):
-            cols[..., u, v, :, :] = np.where(hit[..., u, v, :, :], d[k], np.zeros((), dtype))
-        dA[k] = windows_adjoint(cols, A.shape[-2:], stride)
+        where = idx[k]
+        if given and where.size and not 0 <= where.min() <= where.max() < R_r * R_c:
+            bad = where[(where < 0) | (where >= R_r * R_c)][0]
+            raise ValueError(f"indices hold {bad}, outside an FM of R_r x R_c = {R_r} x {R_c} pixels")
+        flat = (where + fm_start[k]).reshape(-1)
+        dA[k] = 0
+        if overlap:                       # a pixel may be the maximum of several windows: add
+            np.add.at(flat_dA, flat, d[k].reshape(-1))
+            return
+        # Windows that do not overlap name each pixel once, so assigning is adding to 0. Given
+        # indices could name one twice; then a nonzero gradient was overwritten, the nonzero
+        # pixels are fewer than the nonzero gradients, and the chunk is added up instead.
+        flat_dA[flat] = d[k].reshape(-1)
+        if given and dtype != object and np.count_nonzero(dA[k]) != np.count_nonzero(d[k]):
+            dA[k] = 0
+            np.add.at(flat_dA, flat, d[k].reshape(-1))
 
-    for_chunks(work, len(a), size[0] * size[1] * S[0] * S[1] * dA.itemsize, dtype)
-    return dA.reshape(shape[:-2] + A.shape[-2:])
+    for_chunks(work, n, R_r * R_c * dA.itemsize, dtype)
+    return dA.reshape(batch + (R_r, R_c))
+
+
+def _fits(shape, target):
+    """`shape` broadcasts to `target` without changing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def product_dlz(dN, b):
