@@ -66,19 +66,18 @@ def common_dtype(*arrays):
 
 
 def like(value, array, name):
-    """A parameter (a weight w, a bias b) as an array that computes in `array`'s dtype.
+    """A parameter (a weight w, a bias b) as an array in the dtype of the `array` it scales.
 
-    A Python or numpy scalar, or an array of integers, takes the floating dtype of `array`, so that
-    a float32 input gives a float32 result whatever the parameter was written as; an array of
-    floats keeps its own dtype (numpy's promotion decides).
+    When `array` is floating, the parameter takes its dtype whatever it was written as (a Python
+    float, a float64 array, integers), so a float32 input gives a float32 result; with an object
+    array (sympy) it stays as it is.
 
     >>> like(0.5, np.ones(2, np.float32), "w").dtype
     dtype('float32')
     """
     v = as_array(value, name)
-    written_as_floats = v.dtype.kind == "f" and np.asarray(value).dtype.kind == "f"
-    if array.dtype.kind == "f" and v.dtype.kind == "f" and (v.ndim == 0 or not written_as_floats):
-        return v.astype(array.dtype)
+    if array.dtype.kind == "f" and v.dtype.kind == "f":
+        return v.astype(array.dtype, copy=False)
     return v
 
 
@@ -100,10 +99,10 @@ def symbolic(value):
     return sympy is not None and isinstance(value, sympy.Basic) and bool(value.free_symbols)
 
 
-WHAT = {"S^t": "stride", "P^d": "padding", "r": "window", "R": "input size"}
+WHAT = {"S^t": "stride", "P^d": "padding", "R": "input size"}
 
 
-def pair(value, symbol, minimum):
+def pair(value, symbol, minimum, what=None):
     """A size, padding or stride as a (rows, cols) pair of ints, each at least `minimum`.
 
     Integers of any kind (numpy's too) are accepted; bools, floats, symbols and sequences of any
@@ -127,7 +126,7 @@ def pair(value, symbol, minimum):
         values = ()
     if len(values) != 2 or any(v is None or v < minimum for v in values):
         shown = tuple(value.tolist()) if isinstance(value, np.ndarray) else value
-        raise ValueError(f"{WHAT.get(symbol, 'size')} {symbol}={shown!r} must be an integer >= {minimum} "
+        raise ValueError(f"{what or WHAT.get(symbol, 'size')} {symbol}={shown!r} must be an integer >= {minimum} "
                          f"(or a pair of them)")
     return values
 

@@ -243,25 +243,34 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
     dLZ, A = as_array(dLZ, "dLZ"), as_array(A, "A")
     one_d = _conv_dlw_is_1d(dLZ, A, kernel_shape)
     if one_d:
+        if dLZ.ndim < 2 or A.ndim < 2:
+            raise ValueError(f"dLZ and A must be stacks of signals (..., H, T) for the 1-D form, got shapes "
+                             f"{dLZ.shape} and {A.shape}")
         dLZ, A = dLZ[..., None, :], A[..., None, :]
-        padding, stride = (0, pair(padding, "P^d", 0)[1]), (1, pair(stride, "S^t", 1)[1])
-        kernel_shape = None if kernel_shape is None else (1, kernel_shape)
+        padding, stride = (0, one(padding, "P^d", 0)), (1, one(stride, "S^t", 1))
+        if kernel_shape is not None:
+            k = integer(kernel_shape)
+            if k is None or k < 1:
+                raise ValueError(f"kernel_shape k={kernel_shape!r} of the 1-D form must be an integer >= 1")
+            kernel_shape = (1, k)
     else:
         padding, stride = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
     if dLZ.ndim < 3 or A.ndim < 3:
         raise ValueError(f"dLZ and A must be stacks of FMs (..., H, rows, cols), got shapes {dLZ.shape} and {A.shape}")
     S, R = dLZ.shape[-2:], A.shape[-2:]
+    if min(S + R) < 1:
+        raise ValueError(f"dLZ with S_r, S_c = {S} and A with R_r, R_c = {R} must have at least one row and column")
     if kernel_shape is None:
         kernel_shape = tuple(R[k] + 2 * padding[k] - (S[k] - 1) * stride[k] for k in range(2))
         if min(kernel_shape) < 1:
             raise ValueError(f"dLZ with S_r, S_c = {S} is too large for A with R_r, R_c = {R}, "
                              f"P^d={padding}, S^t={stride}")
-    kernel_shape = pair(kernel_shape, "r", 1)
+    kernel_shape = pair(kernel_shape, "(r, c)", 1, "kernel_shape")
     if output_size(R, kernel_shape, padding=padding, stride=stride) != S:
         raise ValueError(f"kernel_shape {kernel_shape} gives S_r, S_c = "
                          f"{output_size(R, kernel_shape, padding=padding, stride=stride)} but dLZ has {S}")
     dtype = common_dtype(dLZ, A)
-    batch = np.broadcast_shapes(dLZ.shape[:-3], A.shape[:-3])
+    batch = batch_shape(("dLZ", dLZ.shape[:-3]), ("A", A.shape[:-3]))
     d = batch_items(dLZ.astype(dtype, copy=False), batch)
     d = d.reshape(d.shape[:2] + (S[0] * S[1],))
     a = batch_items(A.astype(dtype, copy=False), batch)
@@ -284,7 +293,7 @@ def _conv_dlw_is_1d(dLZ, A, kernel_shape):
     """
     if kernel_shape is not None:
         return np.ndim(kernel_shape) == 0
-    return dLZ.ndim == 2 or A.ndim == 2
+    return dLZ.ndim <= 2 or A.ndim <= 2
 
 
 def activation_dn(dA, fdot_N):
@@ -341,21 +350,29 @@ def avg_pool_da(dLZ, size, *, w=None, stride=None, input_shape=None):
            [0., 0., 0., 0., 0.]])
     """
     dLZ = as_array(dLZ, "dLZ")
-    size = pair(size, "r", 1)
+    size = pair(size, "r", 1, "window")
     stride = size if stride is None else pair(stride, "S^t", 1)
     R = _pool_input_size(dLZ, size, stride, input_shape)
-    scaled = dLZ / (size[0] * size[1]) if w is None else dLZ * w
+    scaled = dLZ / (size[0] * size[1]) if w is None else dLZ * pool_weight(w, dLZ, "dLZ")
     cols = np.broadcast_to(scaled[..., None, None, :, :], scaled.shape[:-2] + size + scaled.shape[-2:])
     return windows_adjoint(cols, R, stride)
 
 
 def _pool_input_size(dLZ, size, stride, input_shape):
+    """(R_r, R_c) of the pooling's input: from `input_shape` (checked against dLZ), or the smallest."""
     if dLZ.ndim < 2:
         raise ValueError(f"dLZ must have rows and cols (..., S_r, S_c), got shape {dLZ.shape}")
     S = dLZ.shape[-2:]
+    if min(S) < 1:
+        raise ValueError(f"dLZ must have at least one row and column, got S_r, S_c = {S}")
     if input_shape is None:
         return tuple((S[k] - 1) * stride[k] + size[k] for k in range(2))
-    R = pair(tuple(input_shape[-2:]), "R", 1)
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    dims = tuple(integer(v) for v in shape)
+    if len(dims) < 2 or any(d is None or d < 0 for d in dims):
+        raise ValueError(f"input_shape must be the forward input's shape (..., R_r, R_c), got {input_shape!r}")
+    batch_shape(("dLZ", dLZ.shape[:-2]), ("input_shape", dims[:-2]))      # they must broadcast
+    R = pair(dims[-2:], "R", 1)
     if output_size(R, size, stride=stride) != S:
         raise ValueError(f"dLZ has S_r, S_c = {S} but input {R} with window {size} and S^t={stride} "
                          f"gives {output_size(R, size, stride=stride)}")
@@ -380,9 +397,11 @@ def avg_pool_dlw(dLZ, A, size, *, stride=None):
     np.float64(110.0)
     """
     dLZ = as_array(dLZ, "dLZ")
-    A, size, stride, S = pool_args(A, size, stride)
-    if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
+    A, size, stride, S = pool_args(A, size, stride, "A")
+    if dLZ.ndim < 2 or dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} and "
+                         f"S^t={stride} gives {S}")
+    batch_shape(("dLZ", dLZ.shape[:-2]), ("A", A.shape[:-2]))
     sums = windows(A, size, stride).sum(axis=(-4, -3))
     return _per_fm(dLZ * sums)
 
@@ -512,7 +531,10 @@ def product_dlz(dN, b):
     <BLANKLINE>
            [[-1., -1.]]])
     """
-    dN, b = as_array(dN, "dN"), as_array(b, "b")
+    dN = as_array(dN, "dN")
+    b = like(b, dN, "b")
+    if dN.ndim < 2:
+        raise ValueError(f"dN must have rows and cols (..., S_r, S_c), got shape {dN.shape}")
     if b.ndim == 0:
         return dN * b
     if b.ndim != 1 or dN.ndim < 3 or dN.shape[-3] != b.shape[0]:

@@ -9,8 +9,8 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .details import (as_array, batch_items, batch_shape, common_dtype, for_chunks, im2col, like, one,
-                      output_size, pair, windows)
+from .details import (as_array, batch_items, batch_shape, common_dtype, for_chunks, im2col, integer, like,
+                      one, output_size, pair, windows)
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
@@ -96,7 +96,7 @@ def pool_args(V, size, stride, name="V"):
     V = as_array(V, name)
     if V.ndim < 2:
         raise ValueError(f"{name} must have rows and cols (..., R_r, R_c), got shape {V.shape}")
-    size = pair(size, "r", 1)
+    size = pair(size, "r", 1, "window")
     stride = size if stride is None else pair(stride, "S^t", 1)
     S = output_size(V.shape[-2:], size, stride=stride)
     return V, size, stride, S
@@ -307,6 +307,8 @@ def vec(A):
     array([0, 2, 1, 3, 4, 6, 5, 7])
     """
     A = np.asarray(A)
+    if A.dtype.kind not in "biufO":
+        raise ValueError(f"A must hold real numbers, got dtype {A.dtype}")
     if A.ndim <= 1:
         return A
     if A.ndim == 2:
@@ -327,9 +329,11 @@ def unvec(x, shape):
     ...
     ValueError: vec(A) has 5 elements but shape (2, 2) holds 4
     """
-    x, shape = np.asarray(x), tuple(shape)
-    if len(shape) not in (2, 3):
-        raise ValueError(f"shape must be (R_r, R_c) or (H, R_r, R_c), got {shape}")
+    x = np.asarray(x)
+    dims = tuple(integer(v) for v in shape) if isinstance(shape, (tuple, list, np.ndarray)) else ()
+    if len(dims) not in (2, 3) or any(v is None or v < 1 for v in dims):
+        raise ValueError(f"shape must be (R_r, R_c) or (H, R_r, R_c) of positive integers, got {shape!r}")
+    shape = dims
     n = int(np.prod(shape))
     if x.shape[-1:] != (n,):
         raise ValueError(f"vec(A) has {x.shape[-1] if x.ndim else 0} elements but shape {shape} holds {n}")
