@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from textbook_core import output_size
-from textbook_core.details import as_array, im2col, pad, pair, windows, windows_adjoint
+from textbook_core.details import as_array, batch_shape, im2col, like, pad, pair, windows, windows_adjoint
 
 
 def test_sizes_worked_by_hand():
@@ -52,10 +52,78 @@ def test_bad_sizes_raise_value_error_naming_the_symbol(call, message):
         call()
 
 
+# Issue 12, misuse 1: sizes that are not integers used to fall into the symbolic branch and come
+# back as numbers (or a bare TypeError for stride=(2, 0)).
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(R=5, r=2, stride=1.5), r"stride S\^t=1.5 must be an integer >= 1"),
+    (dict(R=5, r=2, stride=2.0), r"stride S\^t=2.0 must be an integer >= 1"),
+    (dict(R=5, r=2, padding=0.5), r"padding P\^d=0.5 must be an integer >= 0"),
+    (dict(R=5, r=2, stride=True), r"stride S\^t=True must be an integer >= 1"),
+    (dict(R=5, r=2, padding=False), r"padding P\^d=False must be an integer >= 0"),
+    (dict(R=5.0, r=2), r"input size R_r=5.0 must be an integer >= 1"),
+    (dict(R=5, r=2.0), r"kernel r=2.0 must be an integer >= 1"),
+    (dict(R=5, r=2, stride=(2, 0)), r"stride S\^t=\(2, 0\) must be an integer >= 1"),
+    (dict(R=5, r=2, stride=None), r"stride S\^t=None"),
+    (dict(R="5", r=2), r"input size R_r='5'"),
+    (dict(R=(5, 5), r=(2, 2), padding=(1,)), r"padding P\^d=\(1,\)"),
+    (dict(R=(5, 5, 5), r=2), r"input size R=\(5, 5, 5\)"),
+    (dict(R=(5, 5), r=(2, 0)), r"size r=\(2, 0\)"),
+    (dict(R=-3, r=2), r"sizes must be positive, got input R_r=-3"),
+    (dict(R=sympy.Symbol("R"), r=3, stride=1.5), r"stride S\^t=1.5"),
+])
+def test_output_size_refuses_sizes_that_are_not_integers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        output_size(kwargs.pop("R"), kwargs.pop("r"), **kwargs)
+
+
+def test_output_size_takes_integers_of_every_kind_and_symbols():
+    assert output_size(np.int64(15), np.int32(3), padding=np.uint8(1), stride=np.int16(2)) == 8
+    assert output_size(sympy.Integer(15), 3, padding=sympy.Integer(1), stride=2) == 8
+    assert output_size(np.array(15), 3) == 13
+    assert output_size((5, 7), np.array([2, 3]), padding=[1, 0], stride=(np.int64(2), 1)) == (3, 5)
+    R = sympy.Symbol("R", integer=True, positive=True)
+    assert sympy.simplify(output_size(R, 3, stride=2) - (sympy.floor((R - 3) / 2) + 1)) == 0
+
+
+def test_pair_refuses_bools_floats_and_wrong_lengths():
+    assert pair(np.int64(2), "S^t", 1) == (2, 2) and pair([1, np.int8(0)], "P^d", 0) == (1, 0)
+    for bad in (True, 2.0, (2, 2.0), (1,), (1, 2, 3), "2", None, np.array([[1, 1]]), (True, 1)):
+        with pytest.raises(ValueError, match=r"stride S\^t="):
+            pair(bad, "S^t", 1)
+
+
 def test_dtype_rule():
     assert as_array([1, 2]).dtype == np.float64            # integers compute in float64
+    assert as_array([True, False]).dtype == np.float64
     assert as_array(np.ones(2, np.float32)).dtype == np.float32
     assert as_array(np.array([sympy.Symbol("x")])).dtype == object   # sympy flows through
+    assert as_array(np.array([1, 2.5, sympy.Rational(1, 3)], dtype=object)).dtype == object
+
+
+@pytest.mark.parametrize("values, message", [
+    (np.ones(2, complex), r"A must hold real numbers, got dtype complex128"),
+    (np.array(["1", "2"]), r"A must hold real numbers, got dtype <U1"),
+    (np.array([1, None], dtype=object), r"A must hold real numbers or sympy expressions, got None"),
+    (np.array([1, "x"], dtype=object), r"got 'x' of type str"),
+    (np.array([1, 2j], dtype=object), r"got 2j of type complex"),
+])
+def test_complex_strings_and_other_objects_are_refused(values, message):
+    with pytest.raises(ValueError, match=message):
+        as_array(values, "A")
+
+
+def test_parameters_take_the_dtype_of_the_array_they_scale():
+    f32 = np.ones(2, np.float32)
+    for w in (0.5, np.float64(0.5), np.array(0.5), np.array([1, 2]), np.array([1.0, 2.0])):
+        assert like(w, f32, "w").dtype == np.float32
+    assert like(0.5, np.ones(2), "w").dtype == np.float64
+    assert like(sympy.Symbol("w"), np.array([sympy.Symbol("x")]), "w").dtype == object
+
+
+def test_batch_axes_that_do_not_broadcast_are_named():
+    assert batch_shape(("dLZ", (4, 1)), ("A", (3,))) == (4, 3)
+    with pytest.raises(ValueError, match=r"dLZ has \(2,\) in front of its FMs, A has \(3,\)"):
+        batch_shape(("dLZ", (2,)), ("A", (3,)))
 
 
 def test_pad_adds_zeros_on_every_side():

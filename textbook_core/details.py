@@ -196,7 +196,7 @@ def output_size(R, r, *, padding=0, stride=1):
     ...
     ValueError: stride S^t=1.5 must be an integer >= 1 (or a pair of them)
     """
-    if any(isinstance(v, (tuple, list, np.ndarray)) for v in (R, r)):
+    if any(isinstance(v, (tuple, list)) or (isinstance(v, np.ndarray) and v.ndim > 0) for v in (R, r)):
         R, r = pair(R, "R", 1), pair(r, "r", 1)
         (pr, pc), (sr, sc) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
         return (_size(R[0], r[0], pr, sr, ROW_NAMES), _size(R[1], r[1], pc, sc, COL_NAMES))
