@@ -84,6 +84,10 @@ def test_loss_gradient_every_parameter(config):
     net, X, rng = tiny_net(config, seed=8)
     labels = rng.integers(0, 3, len(X))
     grads = nw.gradient(nw.backward(net, nw.forward(net, X), labels))
+    cache = nw.forward(net, X, keep_indices=True)          # as train() runs it: the forward's maxima
+    assert set(cache["indices"]) == {2 * k + 2 for k, layer in enumerate(net.layers) if layer.pool == "max"}
+    for g, g_indices in zip(grads, nw.gradient(nw.backward(net, cache, labels))):
+        np.testing.assert_array_equal(g, g_indices)
     params = nw.parameters(net)
     assert len(grads) == len(params) == 6
     for p, g in zip(params, grads):
