@@ -488,28 +488,34 @@ def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
     dA = np.empty((n, R_r * R_c), dtype=dtype)     # zeroed chunk by chunk: np.zeros defers to page faults
     flat_dA = dA.reshape(-1)
     fm_start = (np.arange(n) * (R_r * R_c))[:, None]                  # where each FM begins in flat_dA
-    overlap = stride[0] < size[0] or stride[1] < size[1]
+    # Without given indices and with windows that do not overlap, each pixel is named at most once,
+    # so assigning is adding to 0; otherwise (overlapping windows, or indices given) the gradients add.
+    assign = not given and stride[0] >= size[0] and stride[1] >= size[1]
 
     def work(k):
         where = idx[k]
-        if given and where.size and not 0 <= where.min() <= where.max() < R_r * R_c:
+        if given and where.size and _out_of_range(where, R_r * R_c):
             bad = where[(where < 0) | (where >= R_r * R_c)][0]
             raise ValueError(f"indices hold {bad}, outside an FM of R_r x R_c = {R_r} x {R_c} pixels")
         flat = (where + fm_start[k]).reshape(-1)
-        dA[k] = 0
-        if overlap:                       # a pixel may be the maximum of several windows: add
-            np.add.at(flat_dA, flat, d[k].reshape(-1))
-            return
-        # Windows that do not overlap name each pixel once, so assigning is adding to 0. Given
-        # indices could name one twice; then a nonzero gradient was overwritten, the nonzero
-        # pixels are fewer than the nonzero gradients, and the chunk is added up instead.
-        flat_dA[flat] = d[k].reshape(-1)
-        if given and dtype != object and np.count_nonzero(dA[k]) != np.count_nonzero(d[k]):
+        if dtype == object:
             dA[k] = 0
+        else:
+            dA[k].view(np.uint8).fill(0)         # 0.0 is all zero bytes: a plain memset
+        if assign:
+            flat_dA[flat] = d[k].reshape(-1)
+        else:
             np.add.at(flat_dA, flat, d[k].reshape(-1))
 
     for_chunks(work, n, R_r * R_c * dA.itemsize, dtype)
     return dA.reshape(batch + (R_r, R_c))
+
+
+def _out_of_range(where, size):
+    """Whether some index lies outside 0..size-1 (one pass: a negative index is huge as unsigned)."""
+    if where.flags.c_contiguous and where.dtype.kind == "i":
+        return where.view(where.dtype.str.replace("i", "u")).max() >= size
+    return where.min() < 0 or where.max() >= size
 
 
 def _fits(shape, target):
