@@ -27,6 +27,8 @@ True
 >>> registry()["8.37"].erratum
 'db^m = [+]^ave_{S_r,S_c} dN^m averages; the sum needs the weight w = 1'
 """
+import importlib
+
 from textbook_core.derivations.registry import Check, check, checks, main, registry
 from textbook_core.derivations.symbolic import fails, grad, loss, same, sym
 # Importing a section registers its checks; the registry keeps the chapter's order.
@@ -37,7 +39,7 @@ from textbook_core.derivations import gradient  # noqa: F401  isort: skip
 from textbook_core.derivations import lecture  # noqa: F401  isort: skip
 
 try:
-    from textbook_core.derivations import exercises  # noqa: F401
+    importlib.import_module("textbook_core.derivations.exercises")
 except ModuleNotFoundError as exc:      # the student edition: no exercise answers, the rest runs
     if exc.name != "textbook_core.derivations.exercises":
         raise

@@ -10,7 +10,7 @@ from textbook_core import data
 from textbook_core.details import im2col
 from textbook_core.derivations.registry import check
 from textbook_core.derivations.symbolic import (
-    KERNELS, LAYERS, at0, book, emap, fails, grad, loss, pad0, same, sym, table, total,
+    KERNELS, LAYERS, at0, book, emap, fails, grad, loss, pad0, padded_size, same, sym, table, total,
 )
 
 
@@ -151,6 +151,26 @@ def _multichannel():
             one_i = table(X.shape, lambda j, s: sum(at0(dY[0], s - tau) * sp.diff(at0(Y[0], s - tau), X[j, s])
                                                     for tau in range(k)))
             fails(one_i, true, f"x_bar_(j,t) with one output FM i, H^m={Hm}")
+
+
+@check(
+    "1d-multichannel-backward+pad-stride",
+    "Beyond the notes: the 1-D multi-channel form with padding P^d, stride S^t and a batch axis; tc.conv_da and "
+    "tc.conv_dlw are dF/dx and dF/dw",
+    r"y_{i,t} = \sum_j \sum_\tau w_{i,j,\tau}\, x_{j,\, S^t t + \tau - P^d}",
+)
+def _multichannel_pad_stride():
+    for Hm, J, k, T, padding, stride, batch in [(2, 2, 3, 7, 1, 2, ()), (1, 2, 2, 6, 2, 3, (2,))]:
+        W, X = sym("w", (Hm, J, k)), sym("x", batch + (J, T))
+        items = X.reshape((-1, J, T))
+        Y = np.array([table((Hm, padded_size(T, k, padding, stride)), lambda i, t: sum(
+            W[i, j, tau] * at0(x, j, stride * t + tau - padding) for j in range(J) for tau in range(k)))
+            for x in items]).reshape(batch + (Hm, -1))
+        kw = dict(padding=padding, stride=stride)
+        same(tc.correlate_fms(W, X, **kw), Y, f"1-D forward, H^m={Hm}, J={J}, k={k}, P^d={padding}, S^t={stride}")
+        F, dY = loss(Y)
+        same(tc.conv_da(dY, W, X.shape, **kw), grad(F, X), f"1-D conv_da vs dF/dx, P^d={padding}, S^t={stride}")
+        same(tc.conv_dlw(dY, X, kernel_shape=k, **kw), grad(F, W), f"1-D conv_dlw vs dF/dw, P^d={padding}, S^t={stride}")
 
 
 @check(

@@ -158,3 +158,40 @@ f_ = sp.Function("f")
 def fdot(N):
     """F_dot(N): f'(n) of the generic activation f at every element, as sympy's Derivative."""
     return emap(lambda n: sp.diff(f_(n), n), N)
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the chapter: the sums with padding P^d and stride S^t, written out (0-based)
+# ---------------------------------------------------------------------------------------------
+
+# Layers with padding and stride: H^m, H^n, (r, c), (R_r, R_c), (P_r, P_c), (S_r^t, S_c^t), batch.
+# The row and column padding differ, so that swapping them shows; strides leave a remainder (the
+# last row or column no window reaches) and windows overlap or leave gaps.
+PADDED = [(2, 2, (2, 3), (4, 5), (1, 0), (2, 1), ()),
+          (1, 2, (3, 2), (5, 4), (0, 2), (1, 3), (2,)),
+          (2, 1, (2, 2), (3, 3), (2, 1), (2, 2), ())]
+
+
+def padded_size(R, r, P, S):
+    """8.18 written out: how many kernel positions 0, S^t, 2 S^t, ... fit in R + 2 P^d."""
+    return (R + 2 * P - r) // S + 1
+
+
+def conv_sum(LW, A, padding, stride):
+    """8.20 with padding and stride as a sum over one stack A (H^n, R_r, R_c), 0-based, a read as 0
+    outside the image: z^h_{i,j} = sum_l sum_u sum_v w^{h,l}_{u,v} a^l_{i S^t + u - P^d, j S^t + v - P^d}."""
+    H_m, H_n, r, c = LW.shape
+    (pr, pc), (sr, sc) = padding, stride
+    S = (padded_size(A.shape[-2], r, pr, sr), padded_size(A.shape[-1], c, pc, sc))
+    return table((H_m,) + S, lambda h, i, j: sum(
+        LW[h, l, u, v] * at0(A, l, i * sr + u - pr, j * sc + v - pc)
+        for l in range(H_n) for u in range(r) for v in range(c)))
+
+
+def batched(f, X, core):
+    """f applied to each item of X's batch axes (the axes in front of its last `core` ones)."""
+    X = np.asarray(X, dtype=object)
+    if X.ndim == core:
+        return f(X)
+    items = [f(X[idx]) for idx in np.ndindex(X.shape[:-core])]
+    return np.array(items, dtype=object).reshape(X.shape[:-core] + np.shape(items[0]))

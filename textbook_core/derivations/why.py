@@ -186,6 +186,26 @@ def _8_12():
 
 
 @check(
+    "8.12+pad-stride",
+    "Beyond the chapter: with padding P^d and stride S^t, tc.conv_matrix M still gives M vec(P) = vec(W (x) P), the "
+    "padded and strided sum; for a filter too",
+    r"\operatorname{vec}(\mathbf{Z}) = \mathbf{M}(\mathbf{W}, P^d, S^t)\, \operatorname{vec}(\mathbf{P})",
+)
+def _8_12_pad_stride():
+    for (r, c), (R_r, R_c), padding, stride in [((2, 2), (3, 4), (1, 0), (2, 1)), ((2, 3), (4, 3), (0, 2), (1, 3))]:
+        W, P = sym("w", (r, c)), sym("p", (R_r, R_c))
+        (pr, pc), (sr, sc) = padding, stride
+        S = ((R_r + 2 * pr - r) // sr + 1, (R_c + 2 * pc - c) // sc + 1)
+        Z = table(S, lambda i, j: sum(W[u, v] * at0(P, i * sr + u - pr, j * sc + v - pc)
+                                      for u in range(r) for v in range(c)))
+        same(tc.conv_matrix(W, (R_r, R_c), padding=padding, stride=stride).dot(tc.vec(P)), tc.vec(Z),
+             f"M vec(P) vs the padded strided sum, W {r}x{c}, P {R_r}x{R_c}, P^d={padding}, S^t={stride}")
+    w, x = sym("w", (3,)), sym("x", (6,))
+    z = table(((6 + 2 - 3) // 2 + 1,), lambda t: sum(w[u] * at0(x, 2 * t + u - 1) for u in range(3)))
+    same(tc.conv_matrix(w, 6, padding=1, stride=2).dot(x), z, "1-D M x vs the padded strided sum")
+
+
+@check(
     "8.13",
     "z_{m,n} = sum_{i=1}^r sum_{j=1}^c w_{i,j} p_{m+i-1,n+j-1}: 8.9 re-indexed from 1 (Sum), and tc.correlate",
     r"z_{m,n} = \sum_{i=1}^{r} \sum_{j=1}^{c} w_{i,j}\, p_{m+i-1,n+j-1}",

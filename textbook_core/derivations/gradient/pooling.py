@@ -4,7 +4,7 @@ import numpy as np
 import textbook_core as tc
 from textbook_core.derivations.registry import check
 from textbook_core.derivations.symbolic import (
-    POOLS, at, fails, grad, loss, rng1, same, sym, table, total,
+    POOLS, at, fails, grad, loss, padded_size, rng1, same, sym, table, total,
 )
 
 
@@ -64,15 +64,14 @@ def _p8_4():
 
 @check(
     "core-one-fm-symbols",
-    "One FM (S_r, S_c) of sympy symbols: tc.summation_db, tc.product_db, tc.avg_pool_dlw return the scalar sum",
-    r"db = \sum_{i,j} dn_{i,j},\ \ db = \sum_{i,j} dn_{i,j}\, lz_{i,j},\ \ dlw = \sum_{i,j} dlz_{i,j} "
-    r"\textstyle\sum_{\text{window}} a",
+    "One FM (S_r, S_c) of sympy symbols: tc.summation_db and tc.avg_pool_dlw return the scalar sum (tc.product_db: "
+    "E8.9)",
+    r"db = \sum_{i,j} dn_{i,j},\ \ dlw = \sum_{i,j} dlz_{i,j} \textstyle\sum_{\text{window}} a",
 )
 def _core_one_fm():
-    dN, LZ, A = sym("dn", (2, 3)), sym("lz", (2, 3)), sym("a", (4, 6))
+    dN, A = sym("dn", (2, 3)), sym("a", (4, 6))
     sums = tc.avg_pool(A, 2, w=1)
     cases = [("summation_db(dN)", lambda: tc.summation_db(dN), total(dN)),
-             ("product_db(dN, LZ)", lambda: tc.product_db(dN, LZ), total(dN * LZ)),
              ("avg_pool_dlw(dLZ, A, 2)", lambda: tc.avg_pool_dlw(dN, A, 2), total(dN * sums))]
     problems = []
     for name, call, want in cases:
@@ -83,3 +82,47 @@ def _core_one_fm():
     if problems:
         raise AssertionError("; ".join(problems) + " (gradient._per_fm: an object array's .sum() over all "
                              "axes is a sympy scalar, which has no .ndim)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the chapter: strides that are not the window, one weight per FM, batch axes
+# ---------------------------------------------------------------------------------------------
+
+# Windows (r, c), strides, inputs: overlapping windows, a gap, a remainder the stride does not reach.
+STRIDED = [((2, 2), (1, 1), (3, 4)), ((2, 3), (1, 2), (4, 6)), ((2, 1), (3, 2), (7, 4))]
+
+
+def _avg_layer(size, stride, R):
+    """A (2, 2, R): a batch of 2 stacks of 2 FMs; LZ^h = lw^h times the window sums, written out."""
+    (r, c), (sr, sc) = size, stride
+    A, lw = sym("a", (2, 2) + R), sym("lw", (2,))
+    S = (padded_size(R[0], r, 0, sr), padded_size(R[1], c, 0, sc))
+    LZ = table((2, 2) + S, lambda q, h, i, j: lw[h] * sum(
+        A[q, h, sr * i + k, sc * j + l] for k in range(r) for l in range(c)))
+    F, dLZ = loss(LZ)
+    return A, lw, LZ, F, dLZ
+
+
+@check(
+    "P8.3+stride",
+    "Beyond the chapter: with a stride that is not the window (overlapping windows, gaps, remainders), one weight per "
+    "FM and batch axes, tc.avg_pool_da is dF/dA: each pixel sums lw dlz over the windows holding it",
+    r"da^{h}_{u',v'} = \sum_{(i,j):\ (u',v') \in \text{window}(i,j)} lw^{h}\, dlz^{h}_{i,j}",
+)
+def _p8_3_stride():
+    for size, stride, R in STRIDED:
+        A, lw, LZ, F, dLZ = _avg_layer(size, stride, R)
+        same(tc.avg_pool_da(dLZ, size, w=lw, stride=stride, input_shape=A.shape), grad(F, A),
+             f"avg_pool_da vs dF/dA, window {size}, S^t={stride}, A {R}")
+
+
+@check(
+    "P8.4+stride",
+    "Beyond the chapter: with a stride that is not the window and batch axes (summed), tc.avg_pool_dlw is dF/dlw, one "
+    "value per FM",
+    r"dlw^{h} = \sum_{\text{batch}} \sum_{i,j} dlz^{h}_{i,j} \sum_{k,l} a^{h}_{S^t_r (i-1)+k,\, S^t_c (j-1)+l}",
+)
+def _p8_4_stride():
+    for size, stride, R in STRIDED:
+        A, lw, LZ, F, dLZ = _avg_layer(size, stride, R)
+        same(tc.avg_pool_dlw(dLZ, A, size, stride=stride), grad(F, lw), f"avg_pool_dlw vs dF/dlw, window {size}, S^t={stride}")

@@ -5,7 +5,7 @@ import sympy as sp
 import textbook_core as tc
 from textbook_core.derivations.registry import check
 from textbook_core.derivations.symbolic import (
-    H_ms, LAYERS, at, c_, dlz_f, fails, grad, i_, ip_, j_, jp_, l_, loss, lw_f, r_, rng1, same, sum_8_20, sym, table, up_, vp_,
+    H_ms, LAYERS, PADDED, at, at0, batched, conv_sum, c_, dlz_f, fails, grad, i_, ip_, j_, jp_, l_, loss, lw_f, r_, rng1, same, sum_8_20, sym, table, up_, vp_,
 )
 
 
@@ -254,3 +254,69 @@ def _8_48():
         notation = np.array([[tc.correlate(dLZ[h], A[l]) for l in range(H_n)] for h in range(H_m)])
         same(notation, grad(F, LW), f"dLZ (x) A vs dF/dLW, H^m={H_m}, H^n={H_n}")
         same(tc.conv_dlw(dLZ, A), notation, f"conv_dlw vs dLZ (x) A, H^m={H_m}, H^n={H_n}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the chapter: padding, stride and batch axes on both paths
+# ---------------------------------------------------------------------------------------------
+
+
+def _padded_layer(H_m, H_n, k, R, padding, stride, batch):
+    """LW, A, LZ = 8.20 with padding and stride written out (not tc.correlate_fms), F and dLZ."""
+    LW, A = sym("lw", (H_m, H_n) + k), sym("a", batch + (H_n,) + R)
+    LZ = batched(lambda a: conv_sum(LW, a, padding, stride), A, 3)
+    F, dLZ = loss(LZ)
+    return LW, A, LZ, F, dLZ
+
+
+def _dilate(X, stride):
+    """X with S^t - 1 zeros between its elements along rows and columns (stride as spacing)."""
+    out = np.zeros(X.shape[:-2] + ((X.shape[-2] - 1) * stride[0] + 1, (X.shape[-1] - 1) * stride[1] + 1),
+                   dtype=object)
+    out[..., :: stride[0], :: stride[1]] = X
+    return out
+
+
+@check(
+    "8.44+pad-stride",
+    "Beyond the chapter: with padding P^d (rows and cols apart), stride S^t and batch axes, tc.conv_da is dF/dA; it is "
+    "8.45 on the S^t-spaced dLZ, cut by P^d",
+    r"\mathbf{dA}^{n,l} = \operatorname{crop}_{P^d} \sum_{h=1}^{H^m} (\operatorname{rot180} \mathbf{LW}^{m,n,h,l}) "
+    r"\otimes_{\text{full}} \operatorname{spaced}_{S^t}(\mathbf{dLZ}^{m,n,h})",
+)
+def _8_44_pad_stride():
+    for H_m, H_n, (r, c), R, padding, stride, batch in PADDED:
+        LW, A, LZ, F, dLZ = _padded_layer(H_m, H_n, (r, c), R, padding, stride, batch)
+        true = grad(F, A)
+        what = f"H^m={H_m}, H^n={H_n}, {(r, c)}, {R}, P^d={padding}, S^t={stride}, batch {batch}"
+        same(tc.conv_da(dLZ, LW, A.shape, padding=padding, stride=stride), true, f"conv_da vs dF/dA, {what}")
+        (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
+
+        def formula(d):      # 8.45 on the padded input: the spaced dLZ fully correlated, then cut
+            spaced = _dilate(d, stride)
+            full = np.zeros((H_n,) + padded, dtype=object)
+            for l in range(H_n):
+                z = sum(tc.correlate(tc.rot180(LW[h, l]), spaced[h], padding=(r - 1, c - 1)) for h in range(H_m))
+                full[l, : z.shape[0], : z.shape[1]] = z       # rows past the last window get nothing
+            return full[:, pr: pr + R[0], pc: pc + R[1]]
+        same(batched(formula, dLZ, 3), true, f"8.45 spaced and cut vs dF/dA, {what}")
+
+
+@check(
+    "8.47+pad-stride",
+    "Beyond the chapter: with padding P^d, stride S^t and batch axes (summed: the kernels are shared), tc.conv_dlw is "
+    "dF/dLW, 8.47 read on the zero-padded input every S^t pixels",
+    r"dlw^{h,l}_{u,v} = \sum_{\text{batch}} \sum_{i} \sum_{j} dlz^{h}_{i,j}\, a^{l}_{S^t_r (i-1)+u-P^d_r,\, "
+    r"S^t_c (j-1)+v-P^d_c}",
+)
+def _8_47_pad_stride():
+    for H_m, H_n, (r, c), R, padding, stride, batch in PADDED:
+        LW, A, LZ, F, dLZ = _padded_layer(H_m, H_n, (r, c), R, padding, stride, batch)
+        true = grad(F, LW)
+        what = f"H^m={H_m}, H^n={H_n}, {(r, c)}, {R}, P^d={padding}, S^t={stride}, batch {batch}"
+        same(tc.conv_dlw(dLZ, A, padding=padding, stride=stride, kernel_shape=(r, c)), true, f"conv_dlw vs dF/dLW, {what}")
+        d, a = dLZ.reshape((-1,) + dLZ.shape[-3:]), A.reshape((-1,) + A.shape[-3:])
+        printed = table(LW.shape, lambda h, l, u, v: sum(
+            d[q, h, i, j] * at0(a[q], l, i * stride[0] + u - padding[0], j * stride[1] + v - padding[1])
+            for q in range(len(d)) for i in range(d.shape[-2]) for j in range(d.shape[-1])))
+        same(printed, true, f"8.47 with padding and stride vs dF/dLW, {what}")
