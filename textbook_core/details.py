@@ -84,9 +84,11 @@ def like(value, array, name):
 def integer(value):
     """`value` as a Python int if it is an integer (int, numpy or sympy integer, 0-d integer
     array), else None. Bools are not integers here: ``stride=True`` is a mistake, not 1."""
+    if type(value) is int:            # the common case, without the slower checks below
+        return value
     if isinstance(value, (bool, np.bool_)):
         return None
-    if isinstance(value, numbers.Integral):
+    if isinstance(value, (np.integer, numbers.Integral)):
         return int(value)
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
         return int(value)
@@ -117,6 +119,11 @@ def pair(value, symbol, minimum, what=None):
     ...
     ValueError: stride S^t=0 must be an integer >= 1 (or a pair of them)
     """
+    if type(value) is int and value >= minimum:               # the common cases, quickly
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int \
+            and min(value) >= minimum:
+        return value
     single = integer(value)
     if single is not None:
         values = (single, single)

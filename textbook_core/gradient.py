@@ -125,6 +125,11 @@ def _input_size(input_shape, H_n, batch, one_d):
     return (1, dims[-1]) if one_d else dims[-2:]
 
 
+FOLD = 96
+"""How many products (column taps times H^m) conv_da's matrix product sums at once: BLAS runs near
+its peak from about this inner size on, while every tap folded in costs a copy of dLZ."""
+
+
 def _full_correlation(LW, items, dA, padding, stride):
     """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, and its bytes per item.
 
@@ -136,9 +141,10 @@ def _full_correlation(LW, items, dA, padding, stride):
 
     - dLZ is laid out with rows of length G_c (zeros past S_c), so moving a whole FM by t columns
       or t rows is moving a flat array by t or t G_c places;
-    - the copies of dLZ moved by the column taps qv = 0, 1, ... of a phase are stacked under
-      each other, so one product with the kernels' columns sums over h and those taps at once;
-    - the kernel rows u then add their products into the phase grid moved by whole rows;
+    - f copies of dLZ, moved by 0 .. f-1 columns, are stacked under each other, so one product
+      with the kernels sums over h and f column taps at once (f H^m products near `FOLD`);
+    - each kernel row u and group of f column taps then adds its product into the phase grid,
+      moved by whole rows and by the group's first tap;
     - finally each phase grid goes to its rows and columns of dA (padding cut off).
 
     Every product term is one of 8.39's dlz * lw, added once: the result is exact to rounding.
@@ -151,10 +157,19 @@ def _full_correlation(LW, items, dA, padding, stride):
     G_c = max(S_c + kc - 1, -(-(R_c + 2 * pc) // sc))           # phase grid: rows of G_c columns
     G_r = max(S_r + kr - 1, -(-(R_r + 2 * pr) // sr))
     L = S_r * G_c
-    taps = [len(range(pv, c, sc)) for pv in range(sc)]
-    # For column phase pv: rows (u, l), columns (qv, h) hold lw^{h,l}_{u, qv S^t + pv}.
-    weights = [np.ascontiguousarray(LW[:, :, :, pv::sc].transpose(2, 1, 3, 0).reshape(r * H_n, t * H_m))
-               for pv, t in enumerate(taps)]
+    taps = [len(range(pv, c, sc)) for pv in range(sc)]           # column taps of each phase
+    fold = min(kc, max(1, -(-FOLD // H_m)))
+    plans = []
+    for pv, t in enumerate(taps):
+        f = min(fold, t)
+        groups = -(-t // f) if t else 0
+        # rows (group g, kernel row u, l), columns (moved by q, h): lw^{h,l}_{u, (g f + q) S^t + pv}
+        W = np.zeros((groups, r, H_n, f, H_m), dtype=LW.dtype)
+        for g in range(groups):
+            for q in range(min(f, t - g * f)):
+                W[g, :, :, q, :] = LW[:, :, :, (g * f + q) * sc + pv].transpose(2, 1, 0)
+        plans.append((f, groups, W.reshape(groups * r * H_n, f * H_m)))
+    rows = max(groups for _, groups, _ in plans) * r * H_n
     scratch, dtype = {}, items.dtype
     direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
 
@@ -162,42 +177,46 @@ def _full_correlation(LW, items, dA, padding, stride):
         d, out = items[k], dA[k]
         n = len(d)
         if (threading.get_ident(), n) not in scratch:    # zeros that stay zero, reused by the chunks
-            scratch[threading.get_ident(), n] = (np.zeros((n, kc, H_m, S_r, G_c), dtype),
-                                                 None if direct else np.empty((n, sr, sc, H_n, G_r * G_c), dtype))
-        moved, grid = scratch[threading.get_ident(), n]
+            scratch[threading.get_ident(), n] = (np.zeros((n, fold, H_m, S_r, G_c), dtype),
+                                                 None if direct else np.empty((n, sr, sc, H_n, G_r * G_c), dtype),
+                                                 np.empty((n, rows, L), dtype))
+        moved, grid, products = scratch[threading.get_ident(), n]
         if direct:                                         # the one phase grid is dA itself
             grid = out.reshape(n, 1, 1, H_n, G_r * G_c)
         moved[:, 0, :, :, :S_c] = d
-        flat = moved.reshape(n, kc, H_m, L)
-        for qv in range(1, kc):                            # dLZ moved right by qv columns
-            flat[:, qv, :, qv:] = flat[:, 0, :, : L - qv]
-        flat = moved.reshape(n, kc * H_m, L)
-        for pv, t in enumerate(taps):
-            if t == 0:
+        flat = moved.reshape(n, fold, H_m, L)
+        for q in range(1, fold):                           # dLZ moved right by q columns
+            flat[:, q, :, q:] = flat[:, 0, :, : L - q]
+        flat = moved.reshape(n, fold * H_m, L)
+        for pv, (f, groups, W) in enumerate(plans):
+            if groups == 0:                                # no kernel column has this phase
                 grid[:, :, pv] = 0
                 continue
-            Y = (weights[pv] @ flat[:, : t * H_m]).reshape(n, r, H_n, L)
+            Y = np.matmul(W, flat[:, : f * H_m], out=products[:, : len(W)]).reshape(n, groups, r, H_n, L)
             for pu in range(sr):
                 g = grid[:, pu, pv]
                 if pu >= r:                                    # no kernel row has this phase
                     g[...] = 0
                     continue
-                g[..., :L] = Y[:, pu]
+                g[..., :L] = Y[:, 0, pu]
                 g[..., L:] = 0
-                for u in range(pu + sr, r, sr):                # kernel row u: moved down (u - pu)/S^t rows
-                    g[..., (u // sr) * G_c:(u // sr) * G_c + L] += Y[:, u]
+                for group in range(groups):
+                    for u in range(pu, r, sr):                 # row u: moved down (u - pu)/S^t rows
+                        if group or u != pu:
+                            at, shift = (u // sr) * G_c, group * f
+                            g[..., at + shift: at + L] += Y[:, group, u, :, : L - shift]
         if direct:
             return
         grid6 = grid.reshape(n, sr, sc, H_n, G_r, G_c)
         for pu in range(sr):
             y0 = (pu - pr) % sr                                # the first row of dA in this phase
-            rows = slice((y0 + pr - pu) // sr, (y0 + pr - pu) // sr + len(range(y0, R_r, sr)))
+            rows_ = slice((y0 + pr - pu) // sr, (y0 + pr - pu) // sr + len(range(y0, R_r, sr)))
             for pv in range(sc):
                 x0 = (pv - pc) % sc
                 cols = slice((x0 + pc - pv) // sc, (x0 + pc - pv) // sc + len(range(x0, R_c, sc)))
-                out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows, cols]
+                out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows_, cols]
 
-    item_bytes = (kc * H_m + r * H_n + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
+    item_bytes = (fold * H_m + rows + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
     return work, int(item_bytes)
 
 
@@ -483,8 +502,8 @@ def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
     else:
         _, indices = max_pool(A, size, stride=stride, return_indices=True)
     n = int(np.prod(batch))
-    d = np.broadcast_to(dLZ, batch + S).reshape(n, S[0] * S[1])
-    idx = np.broadcast_to(indices, batch + S).reshape(n, S[0] * S[1])
+    d = (dLZ if dLZ.shape == batch + S else np.broadcast_to(dLZ, batch + S)).reshape(n, S[0] * S[1])
+    idx = (indices if indices.shape == batch + S else np.broadcast_to(indices, batch + S)).reshape(n, S[0] * S[1])
     dA = np.empty((n, R_r * R_c), dtype=dtype)     # zeroed chunk by chunk: np.zeros defers to page faults
     flat_dA = dA.reshape(-1)
     fm_start = (np.arange(n) * (R_r * R_c))[:, None]                  # where each FM begins in flat_dA

@@ -215,7 +215,7 @@ def max_pool(V, size, *, stride=None, return_indices=False):
     """
     V, size, stride, S = pool_args(V, size, stride)
     if return_indices:
-        return max_positions(V, size, stride)
+        return max_positions(V, size, stride, S)
     view = windows(V, size, stride)
     Z = view[..., 0, 0, :, :].copy()
     for u, v in np.ndindex(size):
@@ -239,10 +239,11 @@ def _symbolic_max(a, b):
     return np.frompyfunc(larger, 2, 1)(a, b)
 
 
-def max_positions(V, size, stride):
+def max_positions(V, size, stride, S):
     """Each window's maximum and where it is: ``(Z, indices)`` for `max_pool`'s return_indices.
 
-    Shapes: ``V (..., R_r, R_c)`` -> two arrays ``(..., S_r, S_c)``; `size`, `stride` are pairs.
+    Shapes: ``V (..., R_r, R_c)`` -> two arrays ``(..., S_r, S_c)``; `size`, `stride` are pairs and
+    `S` = (S_r, S_c) their output size (`pool_args` checks them all).
 
     The windows are visited in row-major order and a value replaces the running maximum only if
     it is strictly larger, so a tie keeps the first; a window holding NaN is then given its first
@@ -250,7 +251,6 @@ def max_positions(V, size, stride):
     """
     (r, c), (sr, sc) = size, stride
     R_c = V.shape[-1]
-    S = output_size(V.shape[-2:], size, stride=stride)
     corner = np.arange(S[0])[:, None] * (sr * R_c) + np.arange(S[1]) * sc      # each window's (0, 0)
     offset = np.array([u * R_c + v for u, v in np.ndindex(size)])              # pixel k of a window
     fms = V.reshape((-1,) + V.shape[-2:])
