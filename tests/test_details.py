@@ -160,31 +160,6 @@ def test_windows_adjoint_is_the_transpose_of_windows(r, c, sr, sc, extra_r, extr
     np.testing.assert_allclose(np.sum(view * C), np.sum(A * back))
 
 
-def test_chunked_and_threaded_paths_give_the_unchunked_results(monkeypatch):
-    """One batch item per chunk, BLAS at two threads: the thread pool runs every chunk, and the
-    results equal those of each item computed alone (the small-input, serial path)."""
-    import textbook_core as tc
-    from textbook_core import details
-    from threadpoolctl import threadpool_limits
-    rng = np.random.default_rng(4)
-    LW, A = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((6, 2, 7, 6))
-    kw = dict(padding=(1, 0), stride=(2, 1))
-    alone = [tc.correlate_fms(LW, A[i], **kw) for i in range(6)]
-    dLZ = rng.standard_normal(np.shape(alone))
-    da_alone = [tc.conv_da(dLZ[i], LW, A.shape, **kw) for i in range(6)]
-    dlw_alone = sum(tc.conv_dlw(dLZ[i], A[i], kernel_shape=(3, 2), **kw) for i in range(6))
-    mp_alone = [tc.max_pool_da(tc.max_pool(A[i], 2, stride=1), A[i], 2, stride=1) for i in range(6)]
-    calls = []
-    monkeypatch.setattr(details, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(details, "_blas_threads", lambda controller: calls.append(1) or 2)
-    with threadpool_limits(limits=2, user_api="blas"):
-        np.testing.assert_array_equal(tc.correlate_fms(LW, A, **kw), alone)
-        np.testing.assert_array_equal(tc.conv_da(dLZ, LW, A.shape, **kw), da_alone)
-        np.testing.assert_allclose(tc.conv_dlw(dLZ, A, kernel_shape=(3, 2), **kw), dlw_alone, rtol=1e-13)
-        np.testing.assert_array_equal(tc.max_pool_da(tc.max_pool(A, 2, stride=1), A, 2, stride=1), mp_alone)
-    assert len(calls) == 5      # each call went through the thread pool (max_pool_da twice: maxima, scatter)
-
-
 def test_empty_batch_gives_empty_results():
     import textbook_core as tc
     LW, A = np.ones((2, 3, 2, 2)), np.ones((0, 3, 4, 4))

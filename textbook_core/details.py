@@ -9,10 +9,7 @@ Conventions: indices are 0-based; a feature map (FM) is 2-D ``(rows, cols)`` and
 axes of every array are the FM's rows and columns. A 1-D signal is handled as an FM with one row.
 """
 import numbers
-import os
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -328,56 +325,3 @@ def im2col(A, size, padding=(0, 0), stride=(1, 1)):
     view = windows(pad(A, padding), size, stride)
     H, r, c, S_r, S_c = view.shape[-5:]
     return view.reshape(view.shape[:-5] + (H * r * c, S_r * S_c))
-
-
-# Speed: a batch goes through im2col and BLAS a few items at a time, so that the copied windows
-# (50 MB for a LeNet layer at once) stay in cache and their memory is reused, and the chunks run
-# on as many threads as BLAS would use, with BLAS set to one thread meanwhile. None of this
-# changes a result: the same chunks are summed in the same order every time.
-CHUNK_BYTES = 2**21
-_POOLS = {}
-
-
-def batch_items(X, batch):
-    """`X` with its batch axes broadcast to `batch` and merged into one: ``(n, H, rows, cols)``."""
-    X = X if X.shape[:-3] == batch else np.broadcast_to(X, batch + X.shape[-3:])
-    return X.reshape((-1,) + X.shape[-3:])
-
-
-def for_chunks(work, n, item_bytes, dtype):
-    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
-
-    Returns the results in order. Numeric chunks run in a thread pool (numpy releases the GIL in
-    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread; object
-    arrays (sympy) and calls from inside a chunk run one chunk after the other.
-
-    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(float))
-    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    """
-    step = max(1, CHUNK_BYTES // max(1, item_bytes))
-    chunks = [slice(s, s + step) for s in range(0, n, step)]
-    serial = dtype == object or len(chunks) < 2 or threading.current_thread().name.startswith("textbook_core")
-    controller = None if serial else _blas_controller()
-    workers = _blas_threads(controller) if controller else 1
-    if workers < 2:
-        return [work(k) for k in chunks]
-    key = (os.getpid(), workers)  # a forked child needs threads of its own
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="textbook_core")
-    with controller.limit(limits=1, user_api="blas"):
-        return list(_POOLS[key].map(work, chunks))
-
-
-def _blas_controller():
-    if "controller" not in _POOLS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _POOLS["controller"] = ThreadpoolController()
-        except ImportError:
-            _POOLS["controller"] = None
-    return _POOLS["controller"]
-
-
-def _blas_threads(controller):
-    """How many threads BLAS would use now (the caller's own limits are respected)."""
-    return min([lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"] or [1])

@@ -9,12 +9,11 @@ The chapter derives stride 1 and no padding; every path here also takes the padd
 of its forward operation. Parameter gradients (dLW, db, dlw) sum over batch axes, since the
 parameters are shared by the whole batch.
 """
-import threading
-
 import numpy as np
 
-from .details import (as_array, batch_items, batch_shape, common_dtype, for_chunks, im2col, integer, like, one,
-                      output_size, pair, windows, windows_adjoint)
+from .blas import batch_items, for_chunks, full_correlation
+from .details import (as_array, batch_shape, common_dtype, im2col, integer, like, one, output_size, pair, windows,
+                      windows_adjoint)
 from .hierarchy import conv_args, max_pool, pool_args, pool_weight
 
 
@@ -68,7 +67,9 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     LW : array
         The kernels of the forward pass.
     input_shape : tuple
-        Shape of the forward input A; its last two entries (R_r, R_c) are used (last one for 1-D).
+        Shape of the forward input A: ``(..., H^n, R_r, R_c)``, or ``(R_r, R_c)`` alone (1-D:
+        ``(..., H^n, T)``). Its H^n must be LW's and its batch axes must broadcast with dLZ's; the
+        result has dLZ's batch axes.
     padding, stride : int or pair
         P^d and S^t of the forward pass.
 
@@ -77,8 +78,8 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     8.39-8.41 with padding and stride, 0-based: each output pixel (i, j) of FM h sends
     ``dlz[h, i, j] * lw[h, l, u, v]`` back to input pixel ``(i*S^t + u - P^d, j*S^t + v - P^d)``;
     a pixel sums what it receives. With S^t = 1 and P^d = 0 that is 8.44, a full correlation of
-    dLZ with the rotated kernels. It is computed as one matrix product LW^T dLZ followed by
-    `windows_adjoint`.
+    dLZ with the rotated kernels; with a stride it is one on each phase of the stride (the input
+    pixels whose row and column are the same modulo S^t), computed by `blas.full_correlation`.
 
     Examples
     --------
@@ -105,7 +106,7 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
                          f"{shown((r, c))}, P^d={shown(padding)}, S^t={shown(stride)} gives {shown(S)}")
     items = batch_items(dLZ, dLZ.shape[:-3])
     dA = np.empty((len(items), H_n) + R, dtype=dLZ.dtype)
-    work, item_bytes = _full_correlation(LW, items, dA, padding, stride)
+    work, item_bytes = full_correlation(LW, items, dA, padding, stride)
     for_chunks(work, len(items), item_bytes, dLZ.dtype)
     dA = dA.reshape(dLZ.shape[:-3] + (H_n,) + R)
     return dA[..., 0, :] if one_d else dA
@@ -123,101 +124,6 @@ def _input_size(input_shape, H_n, batch, one_d):
         raise ValueError(f"input_shape {dims} has H^n={dims[-need - 1]} FMs but LW has H^n={H_n}")
     batch_shape(("dLZ", tuple(batch)), ("input_shape", dims[:-need - 1]))   # they must broadcast
     return (1, dims[-1]) if one_d else dims[-2:]
-
-
-FOLD = 96
-"""How many products (column taps times H^m) conv_da's matrix product sums at once: BLAS runs near
-its peak from about this inner size on, while every tap folded in costs a copy of dLZ."""
-
-
-def _full_correlation(LW, items, dA, padding, stride):
-    """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, and its bytes per item.
-
-    8.44 sums, for every input pixel, the kernels' taps over the dLZ pixels that reach it: a full
-    correlation with the rotated kernels. With stride S^t, input pixels whose row is u mod S^t
-    (the row phase) are reached only by kernel rows of that phase, and the same holds for columns,
-    so on each phase's grid the sum is again a full correlation, with stride 1. It is computed
-    with one matrix product per column phase and a few additions of contiguous blocks:
-
-    - dLZ is laid out with rows of length G_c (zeros past S_c), so moving a whole FM by t columns
-      or t rows is moving a flat array by t or t G_c places;
-    - f copies of dLZ, moved by 0 .. f-1 columns, are stacked under each other, so one product
-      with the kernels sums over h and f column taps at once (f H^m products near `FOLD`);
-    - each kernel row u and group of f column taps then adds its product into the phase grid,
-      moved by whole rows and by the group's first tap;
-    - finally each phase grid goes to its rows and columns of dA (padding cut off).
-
-    Every product term is one of 8.39's dlz * lw, added once: the result is exact to rounding.
-    """
-    H_m, H_n, r, c = LW.shape
-    (pr, pc), (sr, sc) = padding, stride
-    S_r, S_c = items.shape[-2:]
-    R_r, R_c = dA.shape[-2:]
-    kr, kc = -(-r // sr), -(-c // sc)                           # taps of the longest phase
-    G_c = max(S_c + kc - 1, -(-(R_c + 2 * pc) // sc))           # phase grid: rows of G_c columns
-    G_r = max(S_r + kr - 1, -(-(R_r + 2 * pr) // sr))
-    L = S_r * G_c
-    taps = [len(range(pv, c, sc)) for pv in range(sc)]           # column taps of each phase
-    fold = min(kc, max(1, -(-FOLD // H_m)))
-    plans = []
-    for pv, t in enumerate(taps):
-        f = min(fold, t)
-        groups = -(-t // f) if t else 0
-        # rows (group g, kernel row u, l), columns (moved by q, h): lw^{h,l}_{u, (g f + q) S^t + pv}
-        W = np.zeros((groups, r, H_n, f, H_m), dtype=LW.dtype)
-        for g in range(groups):
-            for q in range(min(f, t - g * f)):
-                W[g, :, :, q, :] = LW[:, :, :, (g * f + q) * sc + pv].transpose(2, 1, 0)
-        plans.append((f, groups, W.reshape(groups * r * H_n, f * H_m)))
-    rows = max(groups for _, groups, _ in plans) * r * H_n
-    scratch, dtype = {}, items.dtype
-    direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
-
-    def work(k):
-        d, out = items[k], dA[k]
-        n = len(d)
-        if (threading.get_ident(), n) not in scratch:    # zeros that stay zero, reused by the chunks
-            scratch[threading.get_ident(), n] = (np.zeros((n, fold, H_m, S_r, G_c), dtype),
-                                                 None if direct else np.empty((n, sr, sc, H_n, G_r * G_c), dtype),
-                                                 np.empty((n, rows, L), dtype))
-        moved, grid, products = scratch[threading.get_ident(), n]
-        if direct:                                         # the one phase grid is dA itself
-            grid = out.reshape(n, 1, 1, H_n, G_r * G_c)
-        moved[:, 0, :, :, :S_c] = d
-        flat = moved.reshape(n, fold, H_m, L)
-        for q in range(1, fold):                           # dLZ moved right by q columns
-            flat[:, q, :, q:] = flat[:, 0, :, : L - q]
-        flat = moved.reshape(n, fold * H_m, L)
-        for pv, (f, groups, W) in enumerate(plans):
-            if groups == 0:                                # no kernel column has this phase
-                grid[:, :, pv] = 0
-                continue
-            Y = np.matmul(W, flat[:, : f * H_m], out=products[:, : len(W)]).reshape(n, groups, r, H_n, L)
-            for pu in range(sr):
-                g = grid[:, pu, pv]
-                if pu >= r:                                    # no kernel row has this phase
-                    g[...] = 0
-                    continue
-                g[..., :L] = Y[:, 0, pu]
-                g[..., L:] = 0
-                for group in range(groups):
-                    for u in range(pu, r, sr):                 # row u: moved down (u - pu)/S^t rows
-                        if group or u != pu:
-                            at, shift = (u // sr) * G_c, group * f
-                            g[..., at + shift: at + L] += Y[:, group, u, :, : L - shift]
-        if direct:
-            return
-        grid6 = grid.reshape(n, sr, sc, H_n, G_r, G_c)
-        for pu in range(sr):
-            y0 = (pu - pr) % sr                                # the first row of dA in this phase
-            rows_ = slice((y0 + pr - pu) // sr, (y0 + pr - pu) // sr + len(range(y0, R_r, sr)))
-            for pv in range(sc):
-                x0 = (pv - pc) % sc
-                cols = slice((x0 + pc - pv) // sc, (x0 + pc - pv) // sc + len(range(x0, R_c, sc)))
-                out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows_, cols]
-
-    item_bytes = (fold * H_m + rows + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
-    return work, int(item_bytes)
 
 
 def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
@@ -345,8 +251,9 @@ def avg_pool_da(dLZ, size, *, w=None, stride=None, input_shape=None):
         dF/dLZ at the pooled output.
     size : int or pair
         The window r x c.
-    w : scalar, optional
-        The pooling weight lw; None means 1/(r c).
+    w : scalar or array, optional
+        The pooling weight lw; None means 1/(r c). An array gives one weight per FM, shape
+        ``(H,)`` for ``dLZ (..., H, S_r, S_c)``, as `avg_pool_dlw` returns them.
     stride : int or pair, optional
         S^t of the forward pass; defaults to the window.
     input_shape : tuple, optional

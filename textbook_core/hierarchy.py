@@ -9,8 +9,8 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .details import (as_array, batch_items, batch_shape, common_dtype, for_chunks, im2col, integer, like,
-                      one, output_size, pair, windows)
+from .blas import batch_items, for_chunks
+from .details import as_array, common_dtype, im2col, integer, like, one, output_size, pair, windows
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
