@@ -100,6 +100,11 @@ LAYERS = (Layer("lenet", 64, 16, 32, (28, 28), (3, 3), 0, 1, pool=2, pool_stride
           Layer("1-D", 64, 16, 32, (1, 784), (1, 9), 4, 1, one_d=True))
 
 
+def next_layer(name):
+    """The layer called `name`."""
+    return next(layer for layer in LAYERS if layer.name == name)
+
+
 def inputs(layer, seed=0):
     """Random float64 inputs of the layer (1-D ones without the row axis); Z has no ties in a window."""
     rng = np.random.default_rng(seed)
@@ -277,7 +282,7 @@ def check(name, ours_result, theirs, who):
         raise SystemExit(f"bench: {name} differs from {who}; the comparison would not be fair")
 
 
-def measure(layer, rounds, per_block, few):
+def measure(layer, rounds, per_block, few, warm_up=WARM_UP):
     """Check every path of `layer` against PyTorch and the oracle slice, then time them all."""
     x = inputs(layer)
     mine = ours(layer, x)
@@ -292,7 +297,7 @@ def measure(layer, rounds, per_block, few):
     calls = {("ours", k): f for k, f in mine.items()}
     calls.update({("torch", k): f for k, f in theirs.items()})
     calls[("matmul", "")] = matmul_reference(layer)
-    result = {"layer": layer, "wall": time_blocks(calls, rounds, per_block)}
+    result = {"layer": layer, "wall": time_blocks(calls, rounds, per_block, warm_up), "warm_up": warm_up}
     if layer.name == "lenet":          # scipy and the oracle, as a scale: a few calls, median
         result["scipy"] = {k: time_few(f, few) for k, f in scipy_per_channel(layer, x).items()}
         result["oracle"] = {k: min(time_few(s[2], few)) * s[1] for k, s in slices.items()}
@@ -308,7 +313,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3, help="rounds over all calls (default 3)")
     p.add_argument("--calls", type=int, default=7, help="timed calls of each operation per round (default 7)")
-    p.add_argument("--quick", action="store_true", help="smoke run: one round of 3 calls, one scipy and oracle call")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: one round of 3 calls with a short warm-up, one scipy and oracle call")
     p.add_argument("--layers", nargs="*", default=[layer.name for layer in LAYERS], help="layers to run")
     args = p.parse_args(argv)
     rounds, per_block, few = (1, 3, 1) if args.quick else (args.rounds, args.calls, 3)
@@ -320,7 +326,8 @@ def main(argv=None):
     if torch is not None:
         torch.set_num_threads(THREADS)
     load_before = os.getloadavg()
-    results = [measure(layer, rounds, per_block, few) for layer in LAYERS if layer.name in args.layers]
+    warm_up = 0.01 if args.quick else WARM_UP
+    results = [measure(layer, rounds, per_block, few, warm_up) for layer in LAYERS if layer.name in args.layers]
     load_after = os.getloadavg()
     report(results, (rounds, per_block), few, load_before, load_after)
     return 0
@@ -337,7 +344,7 @@ def report(results, rounds, few, load_before, load_after):
     if max(load_before[0], load_after[0]) > 0.5 * (os.cpu_count() or 1):
         print("note: other processes were using the CPUs during this run: medians are inflated; the best-of "
               "table is the closer estimate of an idle machine")
-    print(f"Each time is over N = {rounds[0]} rounds x {rounds[1]} back-to-back calls, after {WARM_UP} s of untimed "
+    print(f"Each time is over N = {rounds[0]} rounds x {rounds[1]} back-to-back calls, after {results[0]['warm_up']} s of untimed "
           "calls (see time_blocks). x torch = torch's time / ours (>= 1: ours is at least as fast); "
           "/matmul = our GFLOP/s / numpy matmul's on the im2col GEMM of the same flops.")
     for res in results:
