@@ -261,12 +261,14 @@ def _8_48():
 # ---------------------------------------------------------------------------------------------
 
 
-def _padded_layer(H_m, H_n, k, R, padding, stride, batch):
-    """LW, A, LZ = 8.20 with padding and stride written out (not tc.correlate_fms), F and dLZ."""
-    LW, A = sym("lw", (H_m, H_n) + k), sym("a", batch + (H_n,) + R)
-    LZ = batched(lambda a: conv_sum(LW, a, padding, stride), A, 3)
-    F, dLZ = loss(LZ)
-    return LW, A, LZ, F, dLZ
+def _padded_layers():
+    """For each layer of PADDED: its sizes, LW, A, F and dLZ, with LZ = 8.20 with padding and stride
+    written out (not tc.correlate_fms), and a description for the messages."""
+    for H_m, H_n, k, R, padding, stride, batch in PADDED:
+        LW, A = sym("lw", (H_m, H_n) + k), sym("a", batch + (H_n,) + R)
+        F, dLZ = loss(batched(lambda a: conv_sum(LW, a, padding, stride), A, 3))
+        what = f"H^m={H_m}, H^n={H_n}, {k}, {R}, P^d={padding}, S^t={stride}, batch {batch}"
+        yield (H_m, H_n, k, R, padding, stride), LW, A, F, dLZ, what
 
 
 def _dilate(X, stride):
@@ -285,10 +287,8 @@ def _dilate(X, stride):
     r"\otimes_{\text{full}} \operatorname{spaced}_{S^t}(\mathbf{dLZ}^{m,n,h})",
 )
 def _8_44_pad_stride():
-    for H_m, H_n, (r, c), R, padding, stride, batch in PADDED:
-        LW, A, LZ, F, dLZ = _padded_layer(H_m, H_n, (r, c), R, padding, stride, batch)
+    for (H_m, H_n, (r, c), R, padding, stride), LW, A, F, dLZ, what in _padded_layers():
         true = grad(F, A)
-        what = f"H^m={H_m}, H^n={H_n}, {(r, c)}, {R}, P^d={padding}, S^t={stride}, batch {batch}"
         same(tc.conv_da(dLZ, LW, A.shape, padding=padding, stride=stride), true, f"conv_da vs dF/dA, {what}")
         (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
 
@@ -310,11 +310,9 @@ def _8_44_pad_stride():
     r"S^t_c (j-1)+v-P^d_c}",
 )
 def _8_47_pad_stride():
-    for H_m, H_n, (r, c), R, padding, stride, batch in PADDED:
-        LW, A, LZ, F, dLZ = _padded_layer(H_m, H_n, (r, c), R, padding, stride, batch)
+    for (H_m, H_n, k, R, padding, stride), LW, A, F, dLZ, what in _padded_layers():
         true = grad(F, LW)
-        what = f"H^m={H_m}, H^n={H_n}, {(r, c)}, {R}, P^d={padding}, S^t={stride}, batch {batch}"
-        same(tc.conv_dlw(dLZ, A, padding=padding, stride=stride, kernel_shape=(r, c)), true, f"conv_dlw vs dF/dLW, {what}")
+        same(tc.conv_dlw(dLZ, A, padding=padding, stride=stride, kernel_shape=k), true, f"conv_dlw vs dF/dLW, {what}")
         d, a = dLZ.reshape((-1,) + dLZ.shape[-3:]), A.reshape((-1,) + A.shape[-3:])
         printed = table(LW.shape, lambda h, l, u, v: sum(
             d[q, h, i, j] * at0(a[q], l, i * stride[0] + u - padding[0], j * stride[1] + v - padding[1])
