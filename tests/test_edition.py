@@ -468,7 +468,7 @@ def test_a_run_of_answer_cells_becomes_one_note():
     shipped = notebooks.student_walkthrough(book)
     assert [c.cell_type for c in shipped.cells] == ["markdown", "markdown", "code"]
     assert shipped.cells[1].source.startswith("## Pooling (E8.8)\n\n> **Student edition.** 2 cells")
-    assert "answer of E8.8 and E8.9" in shipped.cells[1].source
+    assert "the answers of E8.8 and E8.9" in shipped.cells[1].source
     assert shipped.cells[2].outputs == [] and shipped.cells[2].execution_count is None
     nbformat.validate(shipped)
 

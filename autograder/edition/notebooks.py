@@ -57,7 +57,8 @@ def _note(dropped, index):
     what = "A cell of the instructor's edition is" if len(dropped) == 1 else \
         f"{len(dropped)} cells of the instructor's edition are"
     shows = "it shows" if len(dropped) == 1 else "they show"
-    text = "\n\n".join(headings + [f"> **Student edition.** {what} left out here: {shows} the answer of {named}."])
+    answer = "the answer" if len(exercises) == 1 else "the answers"
+    text = "\n\n".join(headings + [f"> **Student edition.** {what} left out here: {shows} {answer} of {named}."])
     note = nbformat.v4.new_markdown_cell(text)
     note.id = f"student-edition-note-{index}"
     return note
