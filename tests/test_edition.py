@@ -162,6 +162,18 @@ def test_walkthrough_05_shows_no_max_pooling_or_product_answer():
     assert len(about) == 1 and about[0].startswith("## Pooling") and "Student edition" in about[0]
 
 
+@pytest.mark.parametrize("where", ["file", "repository", "solutions"])
+def test_a_bad_folder_is_a_clear_error(tmp_path, capsys, where):
+    out = {"file": tmp_path / "x.whl", "repository": REPO, "solutions": SOLUTIONS / "out"}[where]
+    out.parent.mkdir(exist_ok=True)
+    if where == "file":
+        out.write_text("")
+    from autograder.__main__ import main
+
+    assert main(["student-edition", str(out)]) == 2
+    assert f"error: {out} is" in capsys.readouterr().err and not (SOLUTIONS / "out").exists()
+
+
 def test_the_handout_is_readmes_for_students_section(built):
     text = built.readme.read_text()
     assert text == edition.handout() and all(command in text for command in readme_commands())

@@ -121,6 +121,11 @@ def build(out, course=Course(), walkthroughs=REPO / "notebooks", root=REPO):
     from .. import pipeline
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EditionError(f"{out} is a file; give the folder to write the student edition to")
+    if out.resolve() in (root.resolve(), *root.resolve().parents) or \
+            out.resolve().is_relative_to(course.path("source")):
+        raise EditionError(f"{out} is the repository or the solutions; give a folder of its own (e.g. dist/student)")
     out.mkdir(parents=True, exist_ok=True)
     for old in list(out.glob("textbook_core-*.whl")) + [out / notebooks.ZIP_NAME, out / "README.md"]:
         old.unlink(missing_ok=True)

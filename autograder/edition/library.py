@@ -1,7 +1,9 @@
 """The student edition's library: the instructor's sources, rewritten where they hold an answer.
 
 `library_files` returns every file of the wheel as text, by its path in the wheel. Each rewrite
-works on the syntax tree, from what the course says (never from a second list of answers):
+finds its statements in the syntax tree and replaces their lines, so everything else keeps its
+text and comments. What is an answer comes from the course (`REFERENCE_ANSWERS`, the solutions,
+the release), and for answers stated in prose from the two short lists below:
 
 - `stub_answers`: the functions of `autograder.course.REFERENCE_ANSWERS` become stubs that call
   `textbook_core.plugged.answer`, made by the sandbox's own `autograder.sandbox.tripwired_source`;
