@@ -521,6 +521,16 @@ def test_bubblewrap_present_is_left_alone(tmp_path):
     assert done.returncode == 0 and done.stderr == "" and not (tmp_path / "log").exists()
 
 
+def test_a_bubblewrap_that_cannot_start_the_sandbox_says_so(tmp_path):
+    env = fake_machine(tmp_path, 1000)
+    (Path(env["PATH"]) / "bwrap").write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\n"
+                                            "exit 1\n")
+    (Path(env["PATH"]) / "bwrap").chmod(0o755)
+    done = bubblewrap(env)
+    assert done.returncode == 1 and "cannot start the grading sandbox" in done.stderr
+    assert "setting up uid map: Permission denied" in done.stderr
+
+
 def test_as_root_with_apt_bubblewrap_is_installed(tmp_path):
     done = bubblewrap(fake_machine(tmp_path, 0))
     assert done.returncode == 0, done.stderr
