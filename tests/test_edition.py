@@ -185,22 +185,23 @@ def test_the_handout_is_readmes_for_students_section(built):
 # ---------------------------------------------------------------------------------------------
 
 def test_the_stubs_name_their_exercise_until_an_answer_is_plugged_in(student):
+    modules = {path.removesuffix(".py").replace("/", "."): names for path, names in REFERENCE_ANSWERS.items()
+               if path.startswith("textbook_core/")}
     out = run_in(student, f"""
-        import inspect, json
+        import importlib, inspect, json
         import numpy as np
         import textbook_core as tc
-        from textbook_core import oracle
         result = {{}}
-        for name in {STUBBED!r}:
-            for where in (tc, oracle):
-                function = getattr(where, name)
+        for module, names in {modules!r}.items():
+            for name in names:
+                function = getattr(importlib.import_module(module), name)
                 required = [p for p in inspect.signature(function).parameters.values()
                             if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
                 try:
                     function(*[None] * len(required))
-                    result[where.__name__ + "." + name] = "ran"
+                    result[module + "." + name] = "ran"
                 except NotImplementedError as error:
-                    result[where.__name__ + "." + name] = str(error)
+                    result[module + "." + name] = str(error)
         tc.plug_in({str(SOLUTIONS / "e8_08.ipynb")!r}, {str(SOLUTIONS / "e8_09.ipynb")!r})
         A = np.array([[1., 5., 2., 0.], [3., 4., 2.5, 0.5]])
         result["plugged"] = [tc.max_pool_da(np.array([[10., 20.]]), A, 2).tolist(),
@@ -209,10 +210,12 @@ def test_the_stubs_name_their_exercise_until_an_answer_is_plugged_in(student):
         print(json.dumps(result))
         """)
     result = json.loads(out)
-    for name in STUBBED:
-        for where in ("textbook_core", "textbook_core.oracle"):
-            message = result[f"{where}.{name}"]
-            assert re.search(r"exercise E8\.\d", message) and f"tc.plug_in({name}={name})" in message
+    for module, names in modules.items():
+        for name in names:
+            message = result[f"{module}.{name}"]
+            assert re.search(r"exercise E8\.\d", message) and "tc.plug_in(" in message, message
+            if module == "textbook_core.gradient":
+                assert f"tc.plug_in({name}={name})" in message
     assert result["plugged"] == [[[0, 10, 0, 0], [0, 0, 20, 0]], [[0, 0, 0], [0, 1, 1], [0, 1, 1]], 12.0]
 
 
@@ -467,7 +470,14 @@ def test_exercise_derivations_and_answer_data_are_left_out():
 def test_an_answer_no_exercise_asks_for_is_an_error():
     with pytest.raises(library.EditionError, match="no exercise of ch08 defines or tests nothing_like_it"):
         library.exercise_of("nothing_like_it", notebooks.instructor_cells(SOLUTIONS))
-    assert library.exercise_of("max_pool_da", notebooks.instructor_cells(SOLUTIONS)) == ("E8.8", "e8_08.ipynb")
+    cells = notebooks.instructor_cells(SOLUTIONS)
+    assert library.exercise_of("max_pool_da", cells) == ("E8.8", "e8_08.ipynb")
+    assert library.exercise_of("where_maxima_are", cells, "Each window's maximum (E8.8).") == ("E8.8", "e8_08.ipynb")
+    assert library.asked_for("e8_08.ipynb", cells) == ("max_pool_da",)
+    from textbook_core import plugged
+
+    with pytest.raises(NotImplementedError, match=r"part of the answer of exercise E8\.8.*tc\.plug_in\(max_pool_da="):
+        plugged.answer("where_maxima_are", "E8.8", "e8_08.ipynb", ("max_pool_da",))
 
 
 def test_a_run_of_answer_cells_becomes_one_note():

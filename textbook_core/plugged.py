@@ -79,19 +79,28 @@ def plugged():
     return dict(_PLUGGED)
 
 
-def answer(name, exercise, notebook):
+def answer(name, exercise, notebook, asks=None):
     """The function plugged in as `name`, or ``NotImplementedError`` that says how to plug one in.
 
-    The student edition's stubs call this with their exercise and its notebook. When the library
-    passes arguments that the plugged-in function does not take, the ``TypeError`` says so.
+    The student edition's stubs call this with their exercise, its notebook and the functions its
+    student writes (`asks`, by default just `name`; a helper of an answer, such as where each
+    window's maximum is, has none of its own). When the library passes arguments that the
+    plugged-in function does not take, the ``TypeError`` says so.
     """
     function = _PLUGGED.get(name)
-    if function is None:
+    asks = tuple(asks or (name,))
+    if function is None and name in asks:
         raise NotImplementedError(
             f"{name} is the answer of exercise {exercise}, so the student edition of textbook_core leaves it "
             f"out. Solve {exercise} in {notebook}, then plug your function in before this call: "
             f"tc.plug_in({name}={name}) with your function defined in this kernel, or "
             f'tc.plug_in("{notebook}") to run that notebook\'s answer cells.')
+    if function is None:
+        raise NotImplementedError(
+            f"{name} is part of the answer of exercise {exercise}, so the student edition of textbook_core "
+            f"leaves it out, and this call needs it. Call the library without the option that needs it; its "
+            f"other callers use your {' and '.join(asks)} once you plug it in: "
+            f"tc.plug_in({', '.join(f'{a}={a}' for a in asks)}) or tc.plug_in(\"{notebook}\").")
 
     @functools.wraps(function)
     def call(*args, **kwargs):

@@ -81,9 +81,10 @@ def _docstring(text):
 # Which exercise asks for a function
 # ---------------------------------------------------------------------------------------------
 
-def exercise_of(name, solutions):
-    """``("E8.8", "e8_08.ipynb")``: the exercise whose solution defines `name` or, failing that,
-    whose hidden tests use it; `solutions` maps notebook name -> list of (kind, source) cells."""
+def exercise_of(name, solutions, doc=""):
+    """``("E8.8", "e8_08.ipynb")``: the exercise whose solution defines `name`, else whose hidden
+    tests use it, else the first exercise its docstring `doc` names (a helper of an answer, such
+    as the maxima's positions of E8.8); `solutions` maps notebook -> list of (kind, source)."""
     for kind in ("solution", "hidden"):
         for notebook, cells in sorted(solutions.items()):
             for cell_kind, source in cells:
@@ -91,8 +92,19 @@ def exercise_of(name, solutions):
                 if cell_kind == kind and re.search(pattern, source, re.MULTILINE):
                     stem = notebook.removesuffix(".ipynb")
                     return f"E8.{int(stem.rsplit('_', 1)[1])}", notebook
-    raise EditionError(f"no exercise of {ASSIGNMENT} defines or tests {name}, so its stub cannot say which "
-                       f"exercise asks for it")
+    named = re.search(r"\bE8\.(\d+)\b", doc or "")
+    if named and f"e8_{int(named.group(1)):02d}.ipynb" in solutions:
+        return f"E8.{int(named.group(1))}", f"e8_{int(named.group(1)):02d}.ipynb"
+    raise EditionError(f"no exercise of {ASSIGNMENT} defines or tests {name}, and its docstring names none, so "
+                       f"its stub cannot say which exercise asks for it")
+
+
+def asked_for(notebook, solutions):
+    """The stubbed functions that the solution of `notebook` defines: what a student plugs in."""
+    stubbed = {n for names in REFERENCE_ANSWERS.values() for n in names}
+    defined = {m for kind, source in solutions.get(notebook, []) if kind == "solution"
+               for m in re.findall(r"^\s*def (\w+)\(", source, re.MULTILINE)}
+    return tuple(sorted(defined & stubbed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,15 +136,22 @@ def _call_arguments(args):
     return lines, ", ".join(call)
 
 
-def stub_body(exercise, notebook):
-    """The `body` argument of `tripwired_source`: a student-edition stub for `exercise`."""
+def stub_body(exercise, notebook, asks=None):
+    """The `body` argument of `tripwired_source`: a student-edition stub for `exercise`, whose
+    student plugs in the functions `asks` (by default the stub's own name)."""
     def body(node, qualified):
-        doc = (f"{exercise} asks for this function, so the student edition leaves it out.\n\n"
-               f"    Write it in {notebook}, then plug it in with ``tc.plug_in({node.name}={node.name})``: from\n"
-               f"    then on ``{qualified}`` and the library's callers use yours (`textbook_core.plugged`).\n    ")
+        mine = tuple(asks or (node.name,))
+        if node.name in mine:
+            doc = (f"{exercise} asks for this function, so the student edition leaves it out.\n\n"
+                   f"    Write it in {notebook}, then plug it in with ``tc.plug_in({node.name}={node.name})``: from\n"
+                   f"    then on ``{qualified}`` and the library's callers use yours (`textbook_core.plugged`).\n    ")
+        else:
+            doc = (f"Part of the answer of {exercise}, so the student edition leaves it out.\n\n"
+                   f"    The library's calls that need it stop with the reason; its other callers use your\n"
+                   f"    {', '.join(mine)} once you plug it in (`textbook_core.plugged`).\n    ")
         lines, call = _call_arguments(node.args)
         source = "\n".join([repr(doc), "from textbook_core.plugged import answer", *lines,
-                            f"return answer({node.name!r}, {exercise!r}, {notebook!r})({call})"])
+                            f"return answer({node.name!r}, {exercise!r}, {notebook!r}, {mine!r})({call})"])
         return ast.parse(source).body
     return body
 
@@ -151,11 +170,12 @@ def stub_answers(relative, source, solutions, present_only=False):
     module = relative.removesuffix(".py").replace("/", ".")
     changes = []
     for name in names:
-        exercise, notebook = exercise_of(name, solutions)
-        qualified = _public_name(module, name).rsplit(".", 1)[0]
-        stubbed = tripwired_source(source, [name], qualified, body=stub_body(exercise, notebook))
-        new = next(n for n in ast.parse(stubbed).body if isinstance(n, ast.FunctionDef) and n.name == name)
         old = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+        exercise, notebook = exercise_of(name, solutions, ast.get_docstring(old))
+        qualified = _public_name(module, name).rsplit(".", 1)[0]
+        body = stub_body(exercise, notebook, asked_for(notebook, solutions) or None)
+        stubbed = tripwired_source(source, [name], qualified, body=body)
+        new = next(n for n in ast.parse(stubbed).body if isinstance(n, ast.FunctionDef) and n.name == name)
         changes.append((*_span(old), _segment(stubbed, new)))
     return _edit(source, changes)
 
