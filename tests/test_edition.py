@@ -421,6 +421,10 @@ def test_visible_checks_keep_what_is_used_as_written():
     assert "def answer" not in kept and "hidden_only" not in kept and "__all__ = ['helper']" in kept
     with pytest.raises(library.EditionError, match="checks.missing"):
         library.visible_checks(SOURCE, {"missing"}, {})
+    grading = SOURCE.replace("import numpy as np", "import numpy as np\nfrom . import grading") + \
+        "\n\ndef uses_grading():\n    return grading.run()\n"
+    with pytest.raises(library.EditionError, match="need `from . import grading`"):
+        library.visible_checks(grading, {"helper", "uses_grading"}, {})
 
 
 def test_exercise_derivations_and_answer_data_are_left_out():

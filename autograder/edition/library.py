@@ -254,7 +254,11 @@ def visible_checks(source, needed, solutions):
         while first > 1 and lines[first - 2].lstrip().startswith("#"):
             first -= 1                                  # its comment
         text = "".join(lines[first - 1:last])
-        (imports if isinstance(stmt, (ast.Import, ast.ImportFrom)) else parts).append(text)
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _only_the_library(stmt)
+            imports.append(text)
+        else:
+            parts.append(text)
     doc = ("The visible checks of the Chapter 8 exercises (student edition).\n\n"
            "The released notebooks call these while you work; the grading helpers and the hidden tests are\n"
            "in the instructor's edition only. A passed check prints a line starting with ``ok:``; a failed\n"
@@ -262,6 +266,15 @@ def visible_checks(source, needed, solutions):
     public = sorted(n for n in needed if not n.startswith("_"))
     text = (_docstring(doc) + "".join(imports) + f"\n__all__ = {public!r}\n\n\n" + "\n\n".join(parts))
     return stub_answers(CHECKS, text, solutions, present_only=True)
+
+
+def _only_the_library(stmt):
+    """A visible helper may import numpy, the standard library and textbook_core, not the rest of
+    `autograder` (grading machinery, left out of the edition)."""
+    module = (stmt.module or "") if isinstance(stmt, ast.ImportFrom) else stmt.names[0].name
+    if (isinstance(stmt, ast.ImportFrom) and stmt.level) or module.split(".")[0] == "autograder":
+        raise EditionError(f"the visible checks need `{ast.unparse(stmt)}`, but the student edition ships "
+                           f"only autograder.checks: move what they use into checks.py")
 
 
 def _all_defs(source):
