@@ -29,10 +29,11 @@ def for_chunks(work, n, item_bytes, dtype):
     """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
 
     Returns the results in order. Numeric chunks run in a thread pool (numpy releases the GIL in
-    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread; object
-    arrays (sympy) and calls from inside a chunk run one chunk after the other.
+    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread, split anew
+    into as many chunks per thread, of sizes one apart; object arrays (sympy) and calls from inside
+    a chunk run one chunk after the other:
 
-    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(float))
+    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(object))
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
     step = max(1, CHUNK_BYTES // max(1, item_bytes))
@@ -42,6 +43,10 @@ def for_chunks(work, n, item_bytes, dtype):
     workers = _blas_threads(controller) if controller else 1
     if workers < 2:
         return [work(k) for k in chunks]
+    # As many chunks for each thread, of sizes one apart: no thread waits for another's extra chunk.
+    count = -(-len(chunks) // workers) * workers
+    edges = [n * i // count for i in range(count + 1)]
+    chunks = [slice(a, b) for a, b in zip(edges, edges[1:]) if b > a]
     key = (os.getpid(), workers)  # a forked child needs threads of its own
     if key not in _POOLS:
         _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="textbook_core")
