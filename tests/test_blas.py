@@ -42,3 +42,12 @@ def test_full_correlation_on_every_phase_and_fold(monkeypatch, fold, kernel, str
     dLZ = rng.standard_normal((2, 2) + tc.output_size(R, kernel, padding=padding, stride=stride))
     want = [oracle.conv_da(d, LW, R, padding, stride).astype(float) for d in dLZ]
     np.testing.assert_allclose(tc.conv_da(dLZ, LW, (2, 3) + R, padding=padding, stride=stride), want, atol=1e-12)
+
+
+def test_each_thread_gets_as_many_chunks(monkeypatch):
+    """Three chunks of 4, 4 and 2 items on two threads would leave one thread waiting: they are
+    cut again into four of 2 or 3, in order, covering every item once."""
+    monkeypatch.setattr(blas, "_blas_threads", lambda controller: 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        parts = blas.for_chunks(lambda k: list(range(10))[k], 10, blas.CHUNK_BYTES // 4, np.dtype(float))
+    assert parts == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
