@@ -197,7 +197,8 @@ def max_pool(V, size, *, stride=None, return_indices=False):
         z[i, j] = max { v[i*S^t + k, j*S^t + l] | k < r, l < c }
 
     A tie goes to the first maximum in row-major window order (as ``np.argmax``); a window holding
-    NaN has the maximum NaN, at its first NaN. On sympy expressions the maximum is ``sympy.Max``,
+    NaN has the maximum NaN, at its first NaN (as ``np.argmax``; PyTorch picks the last NaN of a
+    window that holds several, and agrees everywhere else). On sympy expressions the maximum is ``sympy.Max``,
     which stays symbolic when sympy cannot compare the values; their indices exist only where it
     can, and otherwise raise ValueError.
 
