@@ -140,14 +140,15 @@ def collect(submissions, course=Course(), times=None):
     anything else that is not a regular file are refused with a note, without being opened. The
     submission time is `times[student]` (an LMS export, `inbox.read_lms_times`) or the grader's
     clock now; it goes into nbgrader's ``timestamp.txt`` of the collected copy. A folder that
-    cannot be used (a symbolic link, a bad name, no notebook) is listed in ``refused``, and the
-    others are collected; only an inbox with nothing to collect is a ValueError.
+    cannot be used (a symbolic link, a bad name) is listed in ``refused``; one without a readable
+    notebook is collected empty (it scores 0 and is reported); the others are collected as usual.
+    Only an inbox without a single notebook is a ValueError.
     """
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise ValueError(f"submissions folder {submissions} does not exist")
     folders, refused = inbox.student_folders(submissions)
-    students, problems = [], {}
+    students, problems, empty = [], {}, []
     max_bytes = int(course.limits.notebook_mb * 2 ** 20)
     for path in folders:
         try:
@@ -155,10 +156,10 @@ def collect(submissions, course=Course(), times=None):
         except ValueError as error:
             refused[path.name] = str(error)
             continue
-        if not folder.files:
-            refused[path.name] = (f"submission {path} holds none of the notebooks "
-                                  f"{', '.join(n + '.ipynb' for n in NOTEBOOKS)}: " + "; ".join(folder.problems[:5]))
-            continue
+        if not folder.files:   # graded all the same: 0 points, reported, and a row in the CSV
+            empty.append(f"submission {path} holds none of the notebooks "
+                         f"{', '.join(n + '.ipynb' for n in NOTEBOOKS)}: " + "; ".join(folder.problems[:5]))
+            folder.problems.insert(0, "none of the assignment's notebooks could be collected: every part scores 0")
         stamp, note = inbox.submission_time(folder.student, times)
         _copy_in(folder, course.submitted(folder.student))
         (course.submitted(folder.student) / "timestamp.txt").write_text(stamp, encoding="utf-8")
@@ -166,6 +167,8 @@ def collect(submissions, course=Course(), times=None):
         if found:
             problems[folder.student] = found
         students.append(folder.student)
+    if len(empty) == len(students) and empty:
+        raise ValueError("; ".join(empty[:5]))
     if not students:
         detail = "; ".join(f"{name}: {why}" for name, why in sorted(refused.items())[:5])
         raise ValueError(f"submissions folder {submissions} has no student folders to grade"

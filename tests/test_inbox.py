@@ -81,10 +81,10 @@ def test_a_symlinked_student_folder_and_bad_names_are_refused_the_others_collect
     (tmp_path / "in" / "empty").mkdir()
     (tmp_path / "in" / "empty" / "notes.txt").write_text("hi")
     collected = pipeline.collect(tmp_path / "in", Course(work=tmp_path / "work"))
-    assert list(collected) == ["ada"]
+    assert list(collected) == ["ada", "empty"]
     assert collected.refused["zed"] == "zed is a symbolic link: a student's folder is never followed"
     assert "is not a student id" in collected.refused["bad name"]
-    assert "holds none of the notebooks" in collected.refused["empty"]
+    assert collected.problems["empty"][0].startswith("none of the assignment's notebooks could be collected")
     with pytest.raises(ValueError, match="is a symbolic link"):
         inbox.read_folder(tmp_path / "in" / "zed", 2 ** 20)
 
