@@ -144,7 +144,7 @@ def test_the_job_command_is_stateless_and_gives_the_same_json_twice(graded, tmp_
     expected = pipeline.cell_scores("ben", ours)
     assert {g: (c["points"] or 0.0, c["max_points"], c["manual"]) for g, c in cells.items()} == expected
     assert all(set(c) >= {"points", "max_points", "feedback", "manual", "seeds"} for c in cells.values())
-    assert "NotImplementedError" in cells["e8_01_i_hidden"]["feedback"]
+    assert "NameError: name 'Z' is not defined" in cells["e8_01_i_hidden"]["feedback"]
 
 
 def test_any_error_while_reading_is_that_notebooks_note(graded, monkeypatch):
