@@ -121,6 +121,7 @@ class Cluster:
         from autograder.fanout import wait_for_workers
 
         dask = shutil.which("dask", path=os.path.dirname(sys.executable)) or "dask"
+        Path(folder).mkdir(parents=True, exist_ok=True)
         address = Path(folder) / "scheduler.json"
         common = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -131,13 +132,17 @@ class Cluster:
         deadline = time.monotonic() + 60
         while not address.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
+        if not address.exists():
+            self.close()
+            raise RuntimeError("the Dask scheduler did not start within 60 s")
         self.client = Client(scheduler_file=str(address), timeout="60s")
         wait_for_workers(self.client, workers)
 
     def close(self):
         import signal
 
-        self.client.close()
+        if getattr(self, "client", None) is not None:
+            self.client.close()
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
