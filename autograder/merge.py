@@ -160,16 +160,19 @@ def merge(result, course=Course(), release=None):
             if entry is None:
                 continue
             notebook.flagged = bool(entry["flagged"])
+            source = notebook.notebook   # the assignment's notebook: cell ids to names, one query each
+            names = {c.id: c.name for c in list(source.grade_cells) + list(source.solution_cells)
+                     + list(source.task_cells)}
             for grade in notebook.grades:
-                cell = entry["cells"].get(grade.name)
+                cell = entry["cells"].get(names.get(grade.cell_id))
                 if cell is None:
                     continue
                 grade.auto_score = cell["points"]
                 grade.needs_manual_grade = bool(cell["manual"] or grade.manual_score is not None
                                                 or cell["points"] is None)
             for comment in notebook.comments:
-                if comment.name in entry["comments"]:
-                    comment.auto_comment = entry["comments"][comment.name]
+                if names.get(comment.cell_id) in entry["comments"]:
+                    comment.auto_comment = entry["comments"][names[comment.cell_id]]
         _late_penalties(gb, submission, course)
         db.execute(text(f"INSERT OR REPLACE INTO {LEDGER} (assignment, student, digest, timestamp) "
                         f"VALUES (:a, :s, :d, :t)"), {"a": ASSIGNMENT, "s": student, "d": digest, "t": stamp})
