@@ -430,4 +430,4 @@ def test_misnamed_files_are_named_in_the_collect_report(tmp_path):
     assert "missing, so their parts score 0: e8_03.ipynb, e8_04.ipynb, e8_05.ipynb, e8_06.ipynb, e8_07.ipynb, " \
            "e8_08.ipynb, e8_09.ipynb, e8_10.ipynb" in problems      # e8_02 is there, misnamed
     assert sorted(p.name for p in collected and (tmp_path / "work" / "submitted" / "dee" / "ch08").iterdir()) == \
-        ["e8_01.ipynb"]
+        ["e8_01.ipynb", "timestamp.txt"]   # the grader's own submission time
