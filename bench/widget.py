@@ -128,7 +128,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 interactions per kind")
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else args.rounds
-    comm.create_comm = RecordingComm                     # before any widget exists
+    original, comm.create_comm = comm.create_comm, RecordingComm      # before any widget exists
+    try:
+        return _report(rounds)
+    finally:
+        comm.create_comm = original
+
+
+def _report(rounds):
     from textbook_core.widgets import ConvolutionDemo
 
     def make():

@@ -290,3 +290,19 @@ def test_static_fallback_is_the_picture_and_the_text():
     d.controls["values"].value = False
     assert read_cells(d.picture.value, "output") == {} and read_cells(d.picture.value, "input") == {}
     assert DemoState(data.E8_4_IMAGE, data.E8_1_KERNEL)._repr_mimebundle_()["image/svg+xml"].startswith("<svg")
+
+
+def test_the_redraw_benchmark_drives_every_interaction_kind(capsys):
+    """bench/widget.py (make bench) runs; its timings are printed, never asserted."""
+    import comm
+
+    from bench import widget as bench
+
+    before = comm.create_comm
+    assert bench.main(["--quick"]) == 0
+    assert comm.create_comm is before                   # the recording comm is put back
+    table = capsys.readouterr().out
+    for kind in ("pixel click", "kernel preset", "kernel size", "weight edit", "stride", "padding", "operation",
+                 "step/slider", "play tick", "shape preset", "random shape"):
+        row = next(line for line in table.splitlines() if line.startswith(kind))
+        assert float(row.split()[-2]) > 10                # kB sent: the picture went to the front-end
