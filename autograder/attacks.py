@@ -195,14 +195,14 @@ def memory_report():
 @dataclass
 class CorpusRun:
     """`run`'s result: one `Outcome` per attack, the grading run, the honest student's grades
-    before and after the attacks were graded, and the attacks whose inbox could not be collected
-    (``refused``: ``{student: error}``)."""
+    before and after the attacks were graded, the attacks whose inbox could not be collected
+    (``collect_failed``: ``{student: error}``) and the students graded."""
 
     outcomes: list
     grading: object
     honest_before: dict
     honest_after: dict
-    refused: dict = field(default_factory=dict)
+    collect_failed: dict = field(default_factory=dict)
     students: list = field(default_factory=list)
 
     @property
@@ -211,41 +211,67 @@ class CorpusRun:
 
 
 def run(folder, course, attacks=ATTACKS, workers=2):
-    """Grade `attacks` in `course`, after an honest student graded alone; returns a `CorpusRun`."""
+    """Grade `attacks` in `course`, after an honest student graded alone; returns a `CorpusRun`.
+
+    The grading processes' memory per notebook is collected into `autograder.grading.MEMORY`.
+    """
     from . import grading, pipeline
 
     folder = Path(folder)
     linked = [a for a in attacks if a.links]
     inbox = write([a for a in attacks if not a.links], folder, course)
     collected = pipeline.collect(inbox, course)
-    refused = {}
+    failed = {}
     for attack in linked:   # one at a time: a collect that fails costs this attack only
+        sid = student_id(attack)
         own = write([attack], folder.parent / f"{folder.name}-{attack.name}", course, honest=False,
                     honest_folder=inbox / "honest")
         try:
             more = pipeline.collect(own, course)
-            collected.extend(more)
-            collected.problems.update(more.problems)
+        except ValueError as error:   # nothing in this inbox could be collected: refused as a whole
+            collected.refused[sid] = str(error)
+            continue
         except Exception as error:   # noqa: BLE001 - the outcome says what went wrong
-            refused[student_id(attack)] = f"{type(error).__name__}: {error}"
+            failed[sid] = f"{type(error).__name__}: {error}"
+            continue
+        collected.extend(more)
+        collected.problems.update(more.problems)
+        collected.refused.update(getattr(more, "refused", {}))
     pipeline.grade(["honest"], course)
     solution = pipeline.cell_scores("honest", course)
     ids = [student_id(a) for a in attacks if student_id(a) in collected]
+    log = folder.parent / f"{folder.name}-memory.jsonl"
+    log.unlink(missing_ok=True)
     grading.MEMORY.clear()
-    graded = pipeline.grade(ids, course, workers=workers)
+    os.environ[grading.MEMORY_LOG] = str(log)
+    try:
+        graded = pipeline.grade(ids, course, workers=workers)
+    finally:
+        del os.environ[grading.MEMORY_LOG]
+    grading.MEMORY.update(grading.read_memory_log(log))
     outcomes = []
     for attack in attacks:
         sid = student_id(attack)
         notes = list(collected.problems.get(sid, [])) + graded.notes.get(sid, [])
-        if sid in refused:
-            outcomes.append(Outcome(attack, problems=[f"collecting the inbox failed: {refused[sid][-300:]}"]))
-        elif sid in graded.failed:
-            outcomes.append(Outcome(attack, problems=[f"grading failed: {graded.failed[sid][-300:]}"]))
+        if sid in failed:
+            outcomes.append(Outcome(attack, problems=[f"collecting the inbox failed: {failed[sid][-300:]}"]))
         elif sid not in collected:
             outcomes.append(_refused(attack, solution, course))
+        elif sid in graded.failed and not _graded(sid, course):
+            outcomes.append(Outcome(attack, problems=[f"grading failed: {graded.failed[sid][-300:]}"]))
         else:
             outcomes.append(judge(attack, pipeline.cell_scores(sid, course), solution, notes, course, sid))
-    return CorpusRun(outcomes, graded, solution, pipeline.cell_scores("honest", course), refused, ids)
+    return CorpusRun(outcomes, graded, solution, pipeline.cell_scores("honest", course), failed, ids)
+
+
+def _graded(student, course):
+    """Whether `student` has grades in the gradebook (a failed notebook is graded 0 and flagged)."""
+    from . import pipeline
+
+    try:
+        return bool(pipeline.cell_scores(student, course))
+    except Exception:   # noqa: BLE001 - no submission
+        return False
 
 
 def _refused(attack, solution, course):

@@ -23,8 +23,8 @@ can replace ``numpy.allclose``, hide cells with an input transformer or skip the
    data), the cell scores 0 for now and is flagged for a manual grade, with the reason
    (`autograder.intake.FlagForManualGrading`).
 
-`autograder.pipeline.prepare` does steps 1-4 for one student outside nbgrader (parallel workers);
-the results are keyed by the notebook's content and picked up by `run_notebook` in `PRECOMPUTED`.
+The stateless grading job (`autograder.job`) runs this through nbgrader's own steps, with the
+instructor's cells from its grading bundle instead of the gradebook (``resources["autograder"]["cells"]``).
 """
 import ast
 import builtins
@@ -51,12 +51,13 @@ from .handoff import LibraryUse, handoff_message, parse_cell
 from .intake import note
 from .sandbox import ByteBudget, Sandbox, SessionError
 
-PRECOMPUTED = {}
-"""``{notebook key: results}`` computed ahead by `prepare` (parallel grading); used once."""
-
 MEMORY = {}
 """``{(student, notebook): {"start_mb", "peak_mb", "sent_bytes"}}``: the grading process's memory
-while each notebook was graded, and the bytes its student process sent (from the results)."""
+while each notebook was graded, and the bytes its student process sent (from the results). With
+the environment variable `MEMORY_LOG` set to a file, every grading process (local workers too)
+also appends each record to it as a JSON line (`read_memory_log`)."""
+
+MEMORY_LOG = "AUTOGRADER_MEMORY_LOG"
 
 GRADER_MEMORY_MB = 256
 """The stated bound: while it grades one notebook, the grading process's resident memory grows by
@@ -540,15 +541,6 @@ def _check_child(grade_id, source, namespace, run, write_fd):
     report(outcome)
 
 
-def notebook_key(nb, resources):
-    """What identifies a notebook's grading: student, notebook and every cell's type and source."""
-    info = resources["nbgrader"]
-    cells = [(c.cell_type, c.source, _meta(c).get("grade_id"), bool(_meta(c).get("grade")),
-              bool(_meta(c).get("solution"))) for c in nb.cells]
-    data = json.dumps([info["student"], info["assignment"], info["notebook"], cells])
-    return hashlib.sha256(data.encode()).hexdigest()
-
-
 def memory():
     """``{"rss_mb", "peak_mb"}`` of this process (``VmRSS``, ``VmHWM`` of ``/proc/self/status``)."""
     found = {}
@@ -572,6 +564,27 @@ def reset_peak():
         pass
 
 
+def _record_memory(resources, results):
+    info = resources.get("nbgrader", {})
+    record = dict(results.get("grader_memory", {}), sent_bytes=results.get("sent_bytes"))
+    MEMORY[(info.get("student"), info.get("notebook"))] = record
+    if os.environ.get(MEMORY_LOG):
+        line = json.dumps(dict(record, student=info.get("student"), notebook=info.get("notebook"))) + "\n"
+        with open(os.environ[MEMORY_LOG], "a", encoding="utf-8") as fh:
+            fh.write(line)
+
+
+def read_memory_log(path):
+    """The records `MEMORY_LOG` collected: ``{(student, notebook): record}`` (the latest of each)."""
+    found = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                found[(record.pop("student"), record.pop("notebook"))] = record
+    return found
+
+
 def grade_notebook(nb, resources, limits, release=None):
     """Steps 1-4 for the sanitized notebook `nb`; returns plain data.
 
@@ -585,7 +598,8 @@ def grade_notebook(nb, resources, limits, release=None):
     reset_peak()
     start = memory()
     info = resources["nbgrader"]
-    sources, tests = gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
+    given = resources.get("autograder", {}).get("cells")   # a stateless job's cells, from its bundle
+    sources, tests = given if given else gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
     is_test = [c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
                and _meta(c).get("grade_id") in tests for c in nb.cells]
     setup = [sources[_meta(c)["grade_id"]][1] for c, test in zip(nb.cells, is_test)
@@ -639,15 +653,14 @@ def apply_results(nb, resources, results):
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
         cell.execution_count = count
-    flags = resources.setdefault("autograder", {}).setdefault("manual", {})
+    resources.setdefault("autograder", {})["seeds"] = dict(results.get("seeds", {}))
+    flags = resources["autograder"].setdefault("manual", {})
     for grade_id, reason in results["manual"].items():
         flags[grade_id] = reason
         note(resources, f"{grade_id} needs a manual grade: {reason}")
     for message in results.get("notes", []):
         note(resources, message)
-    info = resources.get("nbgrader", {})
-    MEMORY[(info.get("student"), info.get("notebook"))] = dict(results.get("grader_memory", {}),
-                                                              sent_bytes=results.get("sent_bytes"))
+    _record_memory(resources, results)
     return nb, resources
 
 
@@ -659,10 +672,6 @@ def limits_of(executor):
 
 
 def run_notebook(executor, nb, resources):
-    """The `Executor` runner: grade `nb` as described above (or use `PRECOMPUTED` results)."""
-    key = notebook_key(nb, resources)
-    results = PRECOMPUTED.pop(key, None)
-    if results is None:
-        results = grade_notebook(nb, resources, limits_of(executor), getattr(executor, "release_directory", None))
-        resources.setdefault("autograder", {})["live"] = True
+    """The `Executor` runner: grade `nb` as described above."""
+    results = grade_notebook(nb, resources, limits_of(executor), getattr(executor, "release_directory", None))
     return apply_results(nb, resources, results)

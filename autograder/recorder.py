@@ -79,18 +79,29 @@ def dotted(function):
     return f"{module}.{name}" if module else str(name)
 
 
+def _public(name):
+    """`name` with its modules named as their package exports them (``numpy.lib._stride_tricks_impl``
+    is ``numpy.lib.stride_tricks``, ``scipy.signal._signaltools`` is ``scipy.signal.signaltools``)."""
+    *modules, last = name.split(".")
+    return ".".join([m.lstrip("_").removesuffix("_impl") or m for m in modules] + [last])
+
+
 def matches(name, forbidden):
     """Whether the recorded (or source) `name` is the forbidden dotted name `forbidden`.
 
-    A bare name (from the source: an attribute or a string) matches on its last part.
+    The same name, a name inside the forbidden module (also when the function lives in a private
+    module of it), or the same function name in the same package; a bare name (from the source:
+    an attribute or a string) matches on its last part.
 
     >>> [matches(n, "textbook_core.max_pool") for n in ("textbook_core.max_pool", "textbook_core.oracle.max_pool",
     ...                                                 "textbook_core.max_pool_da", "max_pool", "numpy.max")]
     [True, True, False, True, False]
     >>> matches("scipy.signal._signaltools.convolve2d", "scipy.signal"), matches("numpy.fft.fft", "scipy.signal")
     (True, False)
+    >>> matches("numpy.lib._stride_tricks_impl.sliding_window_view", "numpy.lib.stride_tricks")
+    True
     """
-    if name == forbidden or name.startswith(forbidden + "."):
+    if any(n == forbidden or n.startswith(forbidden + ".") for n in (name, _public(name))):
         return True
     head, _, last = forbidden.rpartition(".")
     if "." not in name:
