@@ -8,6 +8,7 @@ Commands (``python -m autograder COMMAND --help`` for the options):
   samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
+  finish      after grading by hand in formgrader: every feedback page again, then the grade CSV
   attacks     grade the attack corpus (cheats, hand-offs, harm, broken files, runaway code) and
               print the points each attack got
 """
@@ -36,9 +37,17 @@ def _grade_all(course, students, csv, workers=1, problems=None):
         print(f"!! grading {student} failed; the submission is kept in {course.submitted(student)}:\n"
               f"{error[-2000:]}", file=sys.stderr)
     graded = [s for s in students if s not in run.failed]
-    folder = pipeline.feedback(graded, course) if graded else None
+    pages_failed = {}
+    folder = pipeline.feedback(graded, course, failed=pages_failed) if graded else None
+    _print_page_failures(pages_failed)
+    run.failed.update({s: "\n".join(m) for s, m in pages_failed.items() if s not in run.failed})
     path = pipeline.export(csv, course)
     return run, folder, path
+
+
+def _print_page_failures(failed):
+    for student, messages in failed.items():
+        print(f"!! feedback for {student}:\n" + "\n".join(f"   {m}" for m in messages), file=sys.stderr)
 
 
 def cmd_release(args):
@@ -111,8 +120,22 @@ def cmd_demo(args):
     print(f"5. Grade CSV (nbgrader format): {csv}")
     print(f"\nTo work on the exercises: cd {REPO} && .venv/bin/jupyter lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
     print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
-    print(f"To grade by hand or browse submissions: cd {REPO / 'course'} && jupyter lab  (nbgrader's formgrader)")
+    jupyter = Path(sys.executable).parent / "jupyter"
+    print(f"To grade by hand or browse submissions (nbgrader's formgrader, Nbgrader > Formgrader):\n"
+          f"   cd {course.path('work')} && {jupyter} lab")
+    print(f"Then new feedback pages and grades.csv: {Path(sys.executable)} -m autograder finish")
     return 1 if run.failed else 0
+
+
+def cmd_finish(args):
+    from . import report
+
+    course = _course(args)
+    result = report.finish(course, args.csv)
+    _print_page_failures(result.failed)
+    print(pipeline.format_table(pipeline.grade_table(course)))
+    print(f"\nfeedback: {result.folder} ({result.pages} pages)\ngrades:   {result.csv}")
+    return 1 if result.failed else 0
 
 
 def cmd_attacks(args):
@@ -153,6 +176,9 @@ def main(argv=None):
     s.set_defaults(fn=cmd_samples)
     sub.add_parser("time", help="seconds to autograde one full submission").set_defaults(fn=cmd_time)
     sub.add_parser("demo", help="the whole pipeline on the sample submissions").set_defaults(fn=cmd_demo)
+    f = sub.add_parser("finish", help="after grading by hand: every feedback page again, then the grade CSV")
+    f.add_argument("--csv", help="where to write the grade CSV (default <work>/grades.csv)")
+    f.set_defaults(fn=cmd_finish)
     a = sub.add_parser("attacks", help="grade the attack corpus and print the report")
     a.add_argument("only", nargs="*", help="names of attacks (default: all)")
     a.add_argument("--workers", type=int, default=2)

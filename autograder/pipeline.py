@@ -312,14 +312,22 @@ def grade(students=None, course=Course(), workers=1):
     return run
 
 
-def feedback(students=None, course=Course()):
-    """Write the feedback HTML of `students` (default: every graded one); returns the folder."""
-    api = nbgrader_api(course)
-    if students is None:
-        students = sorted(p.parent.name for p in (course.path("work") / "autograded").glob(f"*/{ASSIGNMENT}"))
-    for student in students:
-        _check(api.generate_feedback(ASSIGNMENT, student, force=True), f"feedback for {student}")
-    return course.path("work") / "feedback"
+def feedback(students=None, course=Course(), failed=None):
+    """Write the feedback HTML of `students` (default: every graded one), one page per notebook
+    (`autograder.report.write_feedback`); returns the folder.
+
+    A page that cannot be made is added to `failed` (``{student: [message]}``) and the others are
+    written; without `failed`, a PipelineError lists them once all others are written.
+    """
+    from .report import feedback_pages
+
+    run = feedback_pages(students, course)
+    if failed is not None:
+        for student, messages in run.failed.items():
+            failed.setdefault(student, []).extend(messages)
+    elif run.failed:
+        raise PipelineError("feedback failed:\n" + "\n".join(m for ms in run.failed.values() for m in ms))
+    return run.folder
 
 
 def export(path, course=Course()):
