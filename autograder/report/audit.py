@@ -1,8 +1,8 @@
 """What in an HTML page could run code: `active_content`, for tests and the attack report.
 
 A page passes when the list is empty: no script but the grader's own MathJax, no event
-handler, no ``javascript:`` (or ``vbscript:``, ``data:text/html``) URL, no frame, object,
-embed, form, ``<base>`` or refreshing ``<meta>``. The parser is Python's own `html.parser`,
+handler, no ``javascript:`` (or ``vbscript:``, ``data:text/html``) URL, no script in a
+``style`` attribute, no frame, object, embed, form, ``<base>`` or refreshing ``<meta>``. The parser is Python's own `html.parser`,
 which reads tags the way a browser's tokenizer does (unquoted and odd attributes included).
 """
 import re
@@ -40,6 +40,8 @@ class _Finder(HTMLParser):
                 self.found.append(f"{where}: <{tag} {name}={value[:60]!r}> script URL")
             elif name == "srcdoc":
                 self.found.append(f"{where}: <{tag} srcdoc=...>")
+            elif name == "style" and re.search(r"javascript\s*:|expression\s*\(|behavior\s*:", value, re.I):
+                self.found.append(f"{where}: <{tag} style={value[:60]!r}> script in CSS")
         values = dict(attrs)
         if tag in _ACTIVE_TAGS:
             self.found.append(f"{where}: <{tag}> element")

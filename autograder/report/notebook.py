@@ -243,8 +243,8 @@ def _render(pending, limits, notes):
                          f"rendering it {outcome.reason}")
         if is_cell:
             target.source = block
-        else:   # an output's bundle: the rendered Markdown is its HTML
-            target["text/html"] = block
+        else:   # an output's bundle: the rendered Markdown is its HTML (no need to be one line)
+            target["text/html"] = sanitize_html(block)
 
 
 class SanitizeGraded(NbGraderPreprocessor):
