@@ -15,9 +15,9 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-LIVE_DOM_CHECK = """() => {
+LIVE_DOM_CHECK = """(scope) => {
     const found = [];
-    for (const el of document.querySelectorAll('*')) {
+    for (const el of document.querySelectorAll(scope + ', ' + scope + ' *')) {
         for (const a of el.attributes) {
             const v = a.value.replace(/[\\x00-\\x20]/g, '').toLowerCase();
             if (a.name.startsWith('on')) found.push(el.tagName + ' ' + a.name);
@@ -54,8 +54,12 @@ def mathjax_done(page, timeout=30_000):
                            timeout=timeout)
 
 
-def page_report(page, url, screenshot=None, full_page=True):
-    """Open `url`; returns ``{"pwned": ..., "live": [...], "outside": [...], "mathjax": n}``."""
+def page_report(page, url, screenshot=None, full_page=True, scope="html"):
+    """Open `url`; returns ``{"pwned": ..., "live": [...], "outside": [...], "mathjax": n}``.
+
+    ``live`` lists the elements inside `scope` (a CSS selector: the part of the page that shows
+    the notebook) that carry an event handler or a script URL.
+    """
     outside = []
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith(("file:", "data:", "about:", "http://127.0.0.1", "http://localhost")) else None)
@@ -64,7 +68,7 @@ def page_report(page, url, screenshot=None, full_page=True):
     mathjax_done(page)
     page.wait_for_timeout(300)
     report = {"pwned": page.evaluate("() => window.__pwned === undefined ? null : String(window.__pwned)"),
-              "live": page.evaluate(LIVE_DOM_CHECK), "outside": outside,
+              "live": page.evaluate(LIVE_DOM_CHECK, scope), "outside": outside,
               "mathjax": page.evaluate("() => document.querySelectorAll('.MathJax, .MathJax_Display').length")}
     if screenshot:
         page.screenshot(path=str(screenshot), full_page=full_page)

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from autograder import pipeline, samples
-from autograder.course import Course, write_config
+from autograder.course import Course
 
 PWN = "window.__pwned"
 OUTPUT_ATTACKS = f"""
@@ -70,7 +70,6 @@ def small_class(tmp_path_factory):
     failed = {}
     pipeline.feedback(students, course, failed=failed)
     csv = pipeline.export(course.path("work") / "grades.csv", course)
-    write_config(course)
     return dict(course=course, run=run, failed=failed, csv=csv, shots=tmp / "screenshots",
                 page=lambda s: course.feedback(s) / "e8_01.html",
                 graded=lambda s: course.autograded(s) / "e8_01.ipynb")

@@ -31,10 +31,15 @@ def graded_students(course):
 
 
 def feedback_pages(students=None, course=None):
-    """Write the feedback page of every graded notebook of `students` (default: all graded)."""
-    from ..course import Course
+    """Write the feedback page of every graded notebook of `students` (default: all graded).
+
+    Also writes the work folder's ``nbgrader_config.py`` (`autograder.course.write_config`), so
+    that formgrader started there shows this course.
+    """
+    from ..course import Course, write_config
 
     course = course or Course()
+    write_config(course)
     run = FeedbackRun(course.path("work") / "feedback")
     for student in graded_students(course) if students is None else students:
         for path in sorted(course.autograded(student).glob("*.ipynb")):
