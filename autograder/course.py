@@ -181,6 +181,7 @@ def configure(c, course=Course()):
     c.SanitizeGraded.release_directory = release
     c.GenerateFeedback.exporter_class = FeedbackExporter
     c.GenerateFeedback.preprocessors = [SanitizeGraded, HideHiddenTests, PendingGrades, CSSHTMLHeaderPreprocessor]
+    c.CSSHTMLHeaderPreprocessor.style = "default"   # a page on its own has no JupyterLab theme colours
     c.FeedbackExporter.template_name = TEMPLATE
     c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]
     c.FeedbackExporter.extra_template_paths = []

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
+from autograder import pipeline
 from autograder.course import ASSIGNMENT, Course
 from autograder.intake import release_notebook
 from autograder.report import (FeedbackError, FeedbackLimits, active_content, feedback_pages, sanitize_html,
@@ -332,3 +333,15 @@ def test_a_long_diagnosis_wraps_instead_of_running_off_the_page(small_class):
         wide = tab.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert cut == 0 and wide <= 0, f"{cut} text blocks cut off, the page is {wide} px too wide"
 
+
+
+def test_nbgraders_own_generate_feedback_writes_the_same_inert_page(small_class):
+    course = small_class["course"]
+    ours = page(small_class, "mallory")
+    result = pipeline.nbgrader_api(course).generate_feedback(ASSIGNMENT, "mallory", force=True)
+    assert result["success"], result.get("log")
+    theirs = page(small_class, "mallory")
+    assert active_content(theirs) == [] and "not graded yet" in theirs
+    strip = re.compile(r'id="[0-9a-f-]{36}"')   # nbconvert's random ids of output areas
+    assert strip.sub("", theirs) == strip.sub("", ours), "formgrader's Generate Feedback button gives the same page"
+    assert "var(--jp-" not in ours, "highlighting colours that work outside JupyterLab"
