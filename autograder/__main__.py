@@ -118,12 +118,13 @@ def cmd_demo(args):
     print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
     print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
     print(f"5. Grade CSV (nbgrader format): {csv}")
-    print(f"\nTo work on the exercises: cd {REPO} && .venv/bin/jupyter lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
-    print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
     jupyter = Path(sys.executable).parent / "jupyter"
+    print(f"\nTo work on the exercises: cd {REPO} && {jupyter} lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
+    print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
     print(f"To grade by hand or browse submissions (nbgrader's formgrader, Nbgrader > Formgrader):\n"
           f"   cd {course.path('work')} && {jupyter} lab")
-    print(f"Then new feedback pages and grades.csv: {Path(sys.executable)} -m autograder finish")
+    work = f" --work {course.path('work')}" if args.work else ""
+    print(f"Then new feedback pages and grades.csv: {Path(sys.executable)} -m autograder{work} finish")
     return 1 if run.failed else 0
 
 

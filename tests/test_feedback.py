@@ -345,3 +345,10 @@ def test_nbgraders_own_generate_feedback_writes_the_same_inert_page(small_class)
     strip = re.compile(r'id="[0-9a-f-]{36}"')   # nbconvert's random ids of output areas
     assert strip.sub("", theirs) == strip.sub("", ours), "formgrader's Generate Feedback button gives the same page"
     assert "var(--jp-" not in ours, "highlighting colours that work outside JupyterLab"
+
+
+def test_finish_before_anything_is_graded_is_a_clear_error(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    assert main(["--work", str(tmp_path), "finish"]) == 2
+    assert "nothing is graded in" in capsys.readouterr().err

@@ -28,6 +28,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from ..intake import _text as text_of   # a notebook's text field (str or list of str) as one str, or None
 from .clean import markdown_block, plain_block, sanitize_html
 from .limited import FeedbackLimits, map_limited
 
@@ -35,6 +36,7 @@ IMAGES = ("image/png", "image/jpeg", "image/gif")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _TAG = re.compile(r"[\w.-]{1,64}")
+_ATTACHMENT = re.compile(r"[\w .%()+-]{1,100}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 _NBGRADER = {"grade": "flag", "solution": "flag", "locked": "flag", "task": "flag", "schema_version": "count",
              "points": "number", "grade_id": "text", "checksum": "text", "cell_type": "text"}
@@ -42,15 +44,6 @@ _FLAGS = ("deletable", "editable", "collapsed", "autograder-note")
 _NB_META = {"kernelspec": ("name", "display_name", "language"),
             "language_info": ("name", "version", "mimetype", "file_extension", "pygments_lexer",
                               "nbconvert_exporter")}
-
-
-def text_of(value):
-    """A mime bundle's or source's value as one string, or None if it is not text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "".join(value)
-    return None
 
 
 def _number(value):
@@ -129,7 +122,8 @@ def _output(output, pending, dropped):
     if kind == "error":
         trace = output.get("traceback")
         trace = [line for line in trace if isinstance(line, str)] if isinstance(trace, list) else []
-        return nbformat.v4.new_output("error", ename=str(output.get("ename", ""))[:200],
+        ename = output.get("ename") if isinstance(output.get("ename"), str) else ""
+        return nbformat.v4.new_output("error", ename=ename[:200],
                                       evalue=text_of(output.get("evalue")) or "", traceback=trace)
     if kind in ("display_data", "execute_result"):
         data, meta, lost, markdown = _bundle(output.get("data"), output.get("metadata"))
@@ -177,7 +171,7 @@ def _attachments(value):
     """A Markdown cell's attachments, images only."""
     kept = {}
     for name, bundle in (value.items() if isinstance(value, dict) else ()):
-        if isinstance(name, str) and _TAG.fullmatch(name) and isinstance(bundle, dict):
+        if isinstance(name, str) and _ATTACHMENT.fullmatch(name) and isinstance(bundle, dict):
             images = {m: _image(v) for m, v in bundle.items() if m in IMAGES and _image(v) is not None}
             if images:
                 kept[name] = images
@@ -195,7 +189,8 @@ def sanitize_notebook(nb, release=None, notes=None, limits=FeedbackLimits()):
     trusted = {text_of(c.get("source")) for c in (release or {}).get("cells", []) if c.get("cell_type") == "markdown"}
     nb.metadata = nbformat.from_dict(_notebook_metadata(nb.get("metadata")))
     pending, dropped, cells, seen = _Pending(), [], [], set()
-    for index, cell in enumerate(nb.get("cells", [])):
+    given = nb.get("cells") if isinstance(nb.get("cells"), list) else []
+    for index, cell in enumerate(c for c in given if isinstance(c, dict)):
         kind = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown", "raw") else "raw"
         source = text_of(cell.get("source")) or ""
         cell_id = cell.get("id") if isinstance(cell.get("id"), str) and _ID.fullmatch(cell["id"]) else f"cell-{index}"
@@ -204,8 +199,8 @@ def sanitize_notebook(nb, release=None, notes=None, limits=FeedbackLimits()):
         clean = nbformat.from_dict({"cell_type": kind, "id": cell_id, "source": source,
                                     "metadata": _cell_metadata(cell.get("metadata"))})
         if kind == "code":
-            outputs = [_output(o, pending, dropped) for o in cell.get("outputs", [])
-                       if isinstance(cell.get("outputs"), list)]
+            given = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            outputs = [_output(o, pending, dropped) for o in given]
             clean.outputs = [o for o in outputs if o is not None]
             count = cell.get("execution_count")
             clean.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None

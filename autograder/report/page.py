@@ -66,9 +66,15 @@ def install_mathjax(folder):
     return folder
 
 
+def _grader_meta(cell):
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
 def is_part(cell):
     """Is `cell` one of nbgrader's graded or answer cells (the template's ``nbgrader_part``)?"""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = _grader_meta(cell)
     return bool(meta.get("solution") or meta.get("grade") or meta.get("task"))
 
 
@@ -147,14 +153,16 @@ class FeedbackExporter(HTMLExporter):
 
 def _plain_outputs(cell):
     parts = []
-    for output in cell.get("outputs", []):
+    outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+    for output in (o for o in outputs if isinstance(o, dict)):
         kind = output.get("output_type")
         if kind == "stream":
             parts.append(f"<pre>{html.escape(text_of(output.get('text')) or '')}</pre>")
         elif kind == "error":
-            parts.append(f"<pre>{html.escape(str(output.get('ename')))}: {html.escape(str(output.get('evalue')))}</pre>")
+            parts.append(f"<pre>{html.escape(text_of(output.get('ename')) or '')}: "
+                         f"{html.escape(text_of(output.get('evalue')) or '')}</pre>")
         else:
-            data = output.get("data", {})
+            data = output.get("data") if isinstance(output.get("data"), dict) else {}
             image = next((m for m in IMAGES if isinstance(data.get(m), str)), None)
             if image:
                 parts.append(sanitize_html(f'<img alt="output" src="data:{image};base64,{data[image]}">'))
@@ -163,21 +171,23 @@ def _plain_outputs(cell):
     return "".join(parts)
 
 
+def _points(value):
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
 def plain_page(nb, resources, reason):
     """The page as plain escaped text: what a student gets when the usual page cannot be made."""
     info = resources.get("nbgrader", {})
     name = html.escape(str(info.get("notebook", "notebook")))
-    score = (f"Score {float(info['score']):g} / {float(info['max_score']):g}"
-             if isinstance(info.get("score"), (int, float)) and isinstance(info.get("max_score"), (int, float))
-             else "Scores: see your instructor")
+    score = (f"Score {_points(info['score'])} / {_points(info['max_score'])}"
+             if isinstance(info.get("score"), (int, float)) else "Scores: see your instructor")
     body = []
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+    for cell in (c for c in nb.get("cells", []) if isinstance(c, dict)):
+        meta = _grader_meta(cell)
         head = ""
         if is_part(cell):
-            label = "not graded yet" if meta.get("pending") else (
-                f"{float(meta.get('score') or 0):g} / {float(meta.get('points') or 0):g}")
-            head = f"<h4>{html.escape(str(meta.get('grade_id', '')))}: {html.escape(label)}</h4>"
+            label = "not graded yet" if meta.get("pending") else f"{_points(meta.get('score'))} / {_points(meta.get('points'))}"
+            head = f"<h4>{html.escape(text_of(meta.get('grade_id')) or '')}: {html.escape(label)}</h4>"
         source = text_of(cell.get("source")) or ""
         if cell.get("cell_type") == "markdown" and source.startswith(f'<div class="{BLOCK_CLASS}">'):
             shown = sanitize_html(source)
