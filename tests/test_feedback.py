@@ -352,3 +352,23 @@ def test_finish_before_anything_is_graded_is_a_clear_error(tmp_path, capsys):
 
     assert main(["--work", str(tmp_path), "finish"]) == 2
     assert "nothing is graded in" in capsys.readouterr().err
+
+
+def test_a_part_the_grader_flagged_says_so_until_it_is_graded_by_hand(small_class):
+    course = small_class["course"]
+
+    def flag(value):
+        with pipeline.gradebook(course) as gb:
+            gb.find_grade("e8_01_i_hidden", "e8_01", ASSIGNMENT, "ada").needs_manual_grade = value
+            gb.db.commit()
+        write_feedback("ada", "e8_01", course)
+        return page(small_class, "ada")
+
+    try:
+        html = flag(True)   # as FlagForManualGrading marks a check the grader could not finish
+        item = re.search(r'<a href="#e8_01_i_hidden">Test cell e8_01_i_hidden</a>: (.*?)</li>', html, re.S).group(1)
+        assert "not graded yet" in item and "flagged for a grade by hand" in item
+        assert "(5.0 points not graded yet)" in html
+    finally:
+        html = flag(False)
+    assert "Score: 3.0 / 3.0" in html and "(2.0 points not graded yet)" in html

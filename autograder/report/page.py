@@ -128,12 +128,29 @@ class FeedbackExporter(HTMLExporter):
         yield ("sanitize_html", sanitize_html)
         yield ("nbgrader_part", is_part)
 
+    _warm = False
+
+    def _compile_templates(self):
+        """Render an empty notebook here once, so the templates are compiled in this process and
+        every rendering child starts with them (instead of compiling them again each time)."""
+        if not self._warm:
+            self._warm = True
+            keep, self._preprocessors = self._preprocessors, []
+            empty = {"nbgrader": {"notebook": "", "score": 0, "max_score": 0, "late_penalty": 0, "pending_points": 0}}
+            try:
+                HTMLExporter.from_notebook_node(self, nbformat.v4.new_notebook(), empty)
+            except Exception:   # only a head start: the real rendering reports its own errors
+                pass
+            finally:
+                self._preprocessors = keep
+
     def from_notebook_node(self, nb, resources=None, **kw):
         nb = copy.deepcopy(nb)
         resources = self._init_resources(resources)
         nb, resources = self._preprocess(nb, resources)
         if self.mathjax_folder:
             install_mathjax(self.mathjax_folder)
+        self._compile_templates()
 
         def render(_):
             self._preprocessors = []   # this process is a child: the notebook is preprocessed already
@@ -212,6 +229,23 @@ def _write(path, text):
     os.replace(tmp, path)
 
 
+_EXPORTERS = {}
+
+
+def _exporter(course):
+    """The feedback exporter of `course`, with its preprocessors; made once per process."""
+    from ..course import config
+
+    if course not in _EXPORTERS:
+        cfg = config(course)
+        exporter = FeedbackExporter(config=cfg)
+        for pp in cfg.GenerateFeedback.preprocessors:
+            exporter.register_preprocessor(pp(config=cfg), enabled=True)
+        _EXPORTERS.clear()   # one course at a time is the usual case; no unbounded cache
+        _EXPORTERS[course] = exporter
+    return _EXPORTERS[course]
+
+
 def write_feedback(student, notebook, course=None):
     """Write the feedback page of one graded notebook; returns its path.
 
@@ -220,7 +254,7 @@ def write_feedback(student, notebook, course=None):
     first). A Markdown cell that is too slow to render is not a failure: it is shown as text
     with a note on the usual page.
     """
-    from ..course import ASSIGNMENT, Course, config
+    from ..course import ASSIGNMENT, Course
 
     course = course or Course()
     source = course.autograded(student) / f"{notebook}.ipynb"
@@ -230,10 +264,7 @@ def write_feedback(student, notebook, course=None):
     except Exception as error:
         raise FeedbackError(f"{student}/{notebook}: the graded notebook {source} cannot be read "
                             f"({type(error).__name__}: {str(error)[:300]})") from None
-    cfg = config(course)
-    exporter = FeedbackExporter(config=cfg)
-    for pp in cfg.GenerateFeedback.preprocessors:
-        exporter.register_preprocessor(pp(config=cfg), enabled=True)
+    exporter = _exporter(course)
     resources = {"unique_key": notebook, "metadata": {"name": notebook, "path": str(source.parent)},
                  "nbgrader": {"student": student, "assignment": ASSIGNMENT, "notebook": notebook,
                               "db_url": f"sqlite:///{course.db}"}}
