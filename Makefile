@@ -4,24 +4,34 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench gallery clean
+.PHONY: test demo bench gallery student-edition clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m textbook_core.widgets.lab_settings
 	touch $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
 
-demo: $(STAMP)
+# The demo grades in the bubblewrap sandbox: .ci/bubblewrap installs it (root, apt-get) or stops,
+# before anything is built, with the command to run.
+demo:
+	@sh .ci/bubblewrap
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(PY) -m autograder demo
+
+# What a lecturer hands out: the library without the answers, the notebooks' zip, the handout.
+student-edition: $(STAMP)
+	$(PY) -m autograder student-edition dist/student
 
 # PyTorch is optional: it is added only from a wheel already on this machine (never downloaded).
 bench: $(STAMP)
 	-$(PY) -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
 	$(PY) -m bench.bench
+	$(PY) -m bench.widget
 
 # One PNG per figure of the chapter (8.1-8.12 and the walkthroughs' pictures) in gallery/.
 gallery: $(STAMP)

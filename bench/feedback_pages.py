@@ -5,7 +5,7 @@ and a deleted notebook: 29 notebooks) once, then writes every page twice per rou
 
 - baseline: nbgrader's ``GenerateFeedback`` with its stock HTML exporter and the preprocessors
   this course used before (hidden tests cut, grades, highlighting CSS): no sanitizing, no limits;
-- ours: `autograder.report.feedback_pages`: the notebook sanitized again, Markdown rendered in a
+- ours: `autograder.pipeline.feedback` (`autograder.report.write_feedback` per notebook): the notebook sanitized again, Markdown rendered in a
   limited child, the page rendered in a limited child.
 
 Prints wall and CPU seconds (this process and its children) and the CPU ratio ours / baseline.
@@ -52,8 +52,6 @@ def nbgrader_feedback(course, students):
 
 
 def main(rounds=2):
-    from autograder.report import feedback_pages
-
     with tempfile.TemporaryDirectory() as tmp:
         course = Course(release=Path(tmp) / "release", work=Path(tmp) / "work")
         pipeline.build_release(course)
@@ -64,9 +62,10 @@ def main(rounds=2):
         print(f"{'round':>5} {'nbgrader wall':>14} {'CPU':>6} {'ours wall':>10} {'CPU':>6} {'CPU ratio':>10}")
         for index in range(rounds):
             base_wall, base_cpu, _ = _timed(lambda: nbgrader_feedback(course, students))
-            wall, cpu, run = _timed(lambda: feedback_pages(students, course))
-            if run.failed or run.pages != pages:
-                raise RuntimeError(f"feedback failed: {run.failed}")
+            failed = {}
+            wall, cpu, _ = _timed(lambda: pipeline.feedback(students, course, failed=failed))
+            if failed:
+                raise RuntimeError(f"feedback failed: {failed}")
             print(f"{index:>5} {base_wall:>13.1f}s {base_cpu:>5.1f}s {wall:>9.1f}s {cpu:>5.1f}s {cpu / base_cpu:>10.2f}")
         print(f"\nper page: nbgrader {base_cpu / pages * 1000:.0f} ms CPU, ours {cpu / pages * 1000:.0f} ms CPU")
 

@@ -9,15 +9,16 @@ ever live in it.
 - `write_feedback` (`autograder.report.page`): one notebook's feedback page, rendered within CPU
   and memory limits (`autograder.report.limited`), with a plain-text page when that fails
   (`FeedbackError` is raised then, for the caller to note and go on);
-- `finish` (`autograder.report.finish`): after grading by hand, every page again and the CSV;
+- `finish` (`autograder.report.finish`): after grading by hand, every page again and the CSV
+  (the per-notebook loop is `autograder.pipeline.feedback`, which calls `write_feedback`);
 - `active_content` (`autograder.report.audit`): what in a page could run, for tests and checks.
 """
 from .audit import active_content
 from .clean import sanitize_html
-from .finish import feedback_pages, finish
+from .finish import finish
 from .limited import FeedbackLimits
 from .notebook import SanitizeGraded, sanitize_notebook
 from .page import FeedbackError, FeedbackExporter, PendingGrades, write_feedback
 
 __all__ = ["FeedbackError", "FeedbackExporter", "FeedbackLimits", "PendingGrades", "SanitizeGraded",
-           "active_content", "feedback_pages", "finish", "sanitize_html", "sanitize_notebook", "write_feedback"]
+           "active_content", "finish", "sanitize_html", "sanitize_notebook", "write_feedback"]

@@ -2,19 +2,17 @@
 
 After the instructor has graded the explanations (and the flagged parts) in formgrader, the
 gradebook holds the new points, but the feedback pages and ``grades.csv`` still show the old
-ones. ``python -m autograder finish`` runs `finish`: `feedback_pages` for every graded student,
-one notebook at a time (a page that fails is that student's note, the others are written), then
-nbgrader's CSV export.
+ones. ``python -m autograder finish`` runs `finish`: the pipeline's feedback step for every
+graded student (`autograder.pipeline.feedback`, one `write_feedback` per notebook; a page that
+fails is that student's note, the others are written), then nbgrader's CSV export.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .page import FeedbackError, write_feedback
-
 
 @dataclass
-class FeedbackRun:
-    """What `feedback_pages` wrote: the folder, the number of pages, and ``{student: [problem]}``."""
+class Finished:
+    """What `finish` wrote: the feedback folder, the number of pages, ``{student: [problem]}``, the CSV."""
 
     folder: Path
     pages: int = 0
@@ -22,50 +20,34 @@ class FeedbackRun:
     csv: Path = None
 
 
-def graded_students(course):
-    """Students with graded notebooks in the course's ``autograded/`` folder."""
-    from ..course import ASSIGNMENT
+def graded_notebooks(course):
+    """``{student: [notebook, ...]}`` of the graded notebooks in the course's ``autograded/``."""
+    from ..course import ASSIGNMENT, NOTEBOOKS
 
     base = course.path("work") / "autograded"
-    return sorted(p.parent.name for p in base.glob(f"*/{ASSIGNMENT}") if p.is_dir()) if base.is_dir() else []
-
-
-def feedback_pages(students=None, course=None):
-    """Write the feedback page of every graded notebook of `students` (default: all graded).
-
-    Also writes the work folder's ``nbgrader_config.py`` (`autograder.course.write_config`), so
-    that formgrader started there shows this course.
-    """
-    from ..course import Course, write_config
-
-    course = course or Course()
-    write_config(course)
-    run = FeedbackRun(course.path("work") / "feedback")
-    for student in graded_students(course) if students is None else students:
-        for path in sorted(course.autograded(student).glob("*.ipynb")):
-            try:
-                write_feedback(student, path.stem, course)
-                run.pages += 1
-            except FeedbackError as error:
-                run.failed.setdefault(student, []).append(str(error))
-            except Exception as error:   # any other failure stays with this notebook
-                run.failed.setdefault(student, []).append(
-                    f"{student}/{path.stem}: the feedback page failed ({type(error).__name__}: {str(error)[:300]})")
-    return run
+    found = {}
+    for folder in sorted(base.glob(f"*/{ASSIGNMENT}")) if base.is_dir() else []:
+        notebooks = [p.stem for p in sorted(folder.glob("e8_*.ipynb")) if p.stem in NOTEBOOKS]
+        if notebooks:
+            found[folder.parent.name] = notebooks
+    return found
 
 
 def finish(course=None, csv=None):
-    """Regenerate every feedback page from the gradebook, then export the CSV; a `FeedbackRun`.
+    """Write every feedback page again from the gradebook, then export the CSV; a `Finished`.
 
     Raises ValueError when nothing has been graded yet.
     """
     from ..course import Course
-    from ..pipeline import export
+    from ..pipeline import export, feedback
 
     course = course or Course()
-    if not graded_students(course):
+    graded = graded_notebooks(course)
+    if not graded:
         raise ValueError(f"nothing is graded in {course.path('work')} yet: run "
                          f"`python -m autograder grade INBOX` first")
-    run = feedback_pages(None, course)
-    run.csv = export(Path(csv) if csv else course.path("work") / "grades.csv", course)
-    return run
+    done = Finished(course.path("work") / "feedback")
+    done.folder = feedback(sorted(graded), course, failed=done.failed)
+    done.pages = sum(map(len, graded.values())) - sum(map(len, done.failed.values()))
+    done.csv = export(Path(csv) if csv else course.path("work") / "grades.csv", course)
+    return done
