@@ -13,6 +13,7 @@ Commands (``python -m autograder COMMAND --help`` for the options):
   samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
+  finish      after grading by hand in formgrader: every feedback page again, then the grade CSV
   attacks     grade the attack corpus (cheats, hand-offs, harm, broken files, runaway code) and
               print the points each attack got
   student-edition OUT
@@ -52,6 +53,11 @@ def _grade_all(course, students, csv, workers=1, problems=None, scheduler=None, 
               f"{course.submitted(student)})", file=sys.stderr)
     path = pipeline.export(csv, course)
     return run, folder, path
+
+
+def _print_page_failures(failed):
+    for student, messages in failed.items():
+        print(f"!! feedback for {student}:\n" + "\n".join(f"   {m}" for m in messages), file=sys.stderr)
 
 
 def cmd_release(args):
@@ -165,10 +171,25 @@ def cmd_demo(args):
     print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
     print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
     print(f"5. Grade CSV (nbgrader format): {csv}")
-    print(f"\nTo work on the exercises: cd {REPO} && .venv/bin/jupyter lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
+    jupyter = Path(sys.executable).parent / "jupyter"
+    print(f"\nTo work on the exercises: cd {REPO} && {jupyter} lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
     print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
-    print(f"To grade by hand or browse submissions: cd {REPO / 'course'} && jupyter lab  (nbgrader's formgrader)")
+    print(f"To grade by hand or browse submissions (nbgrader's formgrader, Nbgrader > Formgrader):\n"
+          f"   cd {course.path('work')} && {jupyter} lab")
+    work = f" --work {course.path('work')}" if args.work else ""
+    print(f"Then new feedback pages and grades.csv: {Path(sys.executable)} -m autograder{work} finish")
     return 1 if run.failed else 0
+
+
+def cmd_finish(args):
+    from . import report
+
+    course = _course(args)
+    result = report.finish(course, args.csv)
+    _print_page_failures(result.failed)
+    print(pipeline.format_table(pipeline.grade_table(course)))
+    print(f"\nfeedback: {result.folder} ({result.pages} pages)\ngrades:   {result.csv}")
+    return 1 if result.failed else 0
 
 
 def cmd_attacks(args):
@@ -242,6 +263,9 @@ def main(argv=None):
     s.set_defaults(fn=cmd_samples)
     sub.add_parser("time", help="seconds to autograde one full submission").set_defaults(fn=cmd_time)
     sub.add_parser("demo", help="the whole pipeline on the sample submissions").set_defaults(fn=cmd_demo)
+    f = sub.add_parser("finish", help="after grading by hand: every feedback page again, then the grade CSV")
+    f.add_argument("--csv", help="where to write the grade CSV (default <work>/grades.csv)")
+    f.set_defaults(fn=cmd_finish)
     a = sub.add_parser("attacks", help="grade the attack corpus and print the report")
     a.add_argument("only", nargs="*", help="names of attacks (default: all)")
     a.add_argument("--workers", type=int, default=2)

@@ -25,7 +25,13 @@ nbgrader's defaults that are weak for a class, and what `configure` sets instead
   (written by `autograder.checks`, never the expected values) and not the test's source lines;
 - output limits: at most `MAX_OUTPUT_LINES` lines per output and `MAX_TRACEBACK_LINES` per traceback;
 - deleted cells: grade cells a student deleted are added back and run (``add_missing_cells``);
-- feedback: hidden tests are cut from the feedback HTML (`autograder.execute.HideHiddenTests`);
+- feedback (`autograder.report`): the graded notebook is made inert before it is written
+  (`SanitizeGraded` after ``SaveAutoGrades``: formgrader shows that file) and again before its
+  page is; hidden tests are cut out (`autograder.execute.HideHiddenTests`); the page says "not
+  graded yet" for parts waiting for a hand grade, wraps long lines and is rendered within CPU and
+  memory limits (`autograder.report.FeedbackExporter`);
+- formgrader and feedback pages load MathJax locally (jupyter-server-mathjax), never from a CDN;
+  the exchange folder is ``course/exchange`` (created, so formgrader does not warn about it);
 - execution: the kernel run is `autograder.execute.Executor`, whose runner is
   `autograder.grading.run_notebook`: student code in the bubblewrap sandbox with `Limits`, test
   cells run by the grader on plain data (the timeout, skip tag and output limits above then
@@ -150,10 +156,12 @@ class Course:
 def configure(c, course=Course()):
     """Write the course's nbgrader settings into the traitlets config `c`; returns `c`."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import GetGrades
 
     from .execute import Executor, HideHiddenTests
     from .intake import SafeNotebookExporter
+    from .report import FeedbackExporter, PendingGrades, SanitizeGraded
+    from .report.page import FORMGRADE_TEMPLATE, MATHJAX_FOLDER, TEMPLATE, TEMPLATES
+    from nbgrader.server_extensions.formgrader.handlers import template_path as nbgrader_templates
 
     c.CourseDirectory.root = str(REPO)
     c.CourseDirectory.course_id = COURSE_ID
@@ -184,25 +192,44 @@ def configure(c, course=Course()):
     c.LimitOutput.max_traceback = MAX_TRACEBACK_LINES
     c.OverwriteCells.add_missing_cells = True
 
-    c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    # Feedback pages and formgrader: inert, within limits, MathJax served locally (autograder.report).
+    c.SanitizeGraded.release_directory = release
+    c.GenerateFeedback.exporter_class = FeedbackExporter
+    c.GenerateFeedback.preprocessors = [SanitizeGraded, HideHiddenTests, PendingGrades, CSSHTMLHeaderPreprocessor]
+    c.CSSHTMLHeaderPreprocessor.style = "default"   # a page on its own has no JupyterLab theme colours
+    c.FeedbackExporter.template_name = TEMPLATE
+    c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES)]
+    c.FeedbackExporter.extra_template_paths = []
+    c.FeedbackExporter.mathjax_folder = str(work / "feedback" / MATHJAX_FOLDER)
+    # Formgrader's submission page (its HTMLExporter): nbgrader's template, MathJax from this server.
+    c.HTMLExporter.template_name = FORMGRADE_TEMPLATE
+    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), nbgrader_templates]
+    c.HTMLExporter.extra_template_paths = [nbgrader_templates, str(Path(nbgrader_templates) / "formgrade")]
+    c.Exchange.root = str(work / "exchange")
+    try:   # nbgrader's exchange must exist, or formgrader warns on every page
+        (work / "exchange").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
     return c
 
 
 def _with_executor(executor):
-    """nbgrader's autograde preprocessors, with its Execute replaced by `executor` and the manual
-    flags of `autograder.intake.FlagForManualGrading` saved after the grades."""
+    """nbgrader's autograde preprocessors, with its Execute replaced by `executor`, the manual
+    flags of `autograder.intake.FlagForManualGrading` saved after the grades, and the graded
+    notebook made inert (`autograder.report.SanitizeGraded`) before nbgrader writes it."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
     from .intake import FlagForManualGrading
+    from .report import SanitizeGraded
 
     result = []
     for pp in Autograde.class_traits()["autograde_preprocessors"].default():
         result.append(executor if pp is Execute else pp)
         if pp is SaveAutoGrades:
-            result.append(FlagForManualGrading)
+            result += [FlagForManualGrading, SanitizeGraded]
     return result
 
 
@@ -213,6 +240,28 @@ def _sanitize_preprocessors():
     from .intake import Canonicalize
 
     return [Canonicalize] + list(Autograde.class_traits()["sanitize_preprocessors"].default())
+
+
+def write_config(course=Course()):
+    """Write ``nbgrader_config.py`` into the work folder of `course`; returns the folder.
+
+    nbgrader, and formgrader inside ``jupyter lab``, read their settings from the folder they are
+    started in, so ``cd <work> && jupyter lab`` then grades this course. There
+    ``CourseDirectory.root`` is the work folder itself, which is also the Jupyter server's root,
+    so formgrader's links to notebooks resolve. The committed ``course/`` has its own file.
+    """
+    work = course.path("work")
+    if work == (REPO / "course").resolve():
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    fields = ", ".join(f"{name}=Path({str(course.path(name))!r})" for name in ("source", "release", "work"))
+    (work / "nbgrader_config.py").write_text(
+        '"""nbgrader settings of this course folder, written by autograder.course.write_config."""\n'
+        "from pathlib import Path\n\n"
+        "from autograder.course import Course, Limits, configure\n\n"
+        f"c = configure(get_config(), Course({fields}, limits=Limits(**{asdict(course.limits)!r})))  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(work)!r}\n", encoding="utf-8")
+    return work
 
 
 def config(course=Course()):

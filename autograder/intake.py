@@ -23,6 +23,7 @@ nbgrader a notebook with the release's structure, saying what it changed:
 `NOTES` collects the notes of this process, per (student, notebook), for ``python -m autograder``.
 """
 import copy
+import html
 import json
 from pathlib import Path
 
@@ -215,7 +216,7 @@ def placeholder(release_nb, reason):
     """The blank release with a note at the top: what an unreadable submission is graded as."""
     nb = copy.deepcopy(release_nb)
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-        f"**This notebook could not be graded:** {reason}.\n\nEvery part of it scores 0. "
+        f"**This notebook could not be graded:** {html.escape(reason, quote=False)}.\n\nEvery part of it scores 0. "
         f"Your submitted file is kept unchanged; ask your instructor.",
         metadata={NOTE_MARK: True}, id="autograder-unreadable"))
     return nb
@@ -314,7 +315,7 @@ class Canonicalize(NbGraderPreprocessor):
         notes = resources.get("autograder", {}).get("notes", [])
         if notes:
             text = "**Grader notes** (what the grader changed or noticed in this file):\n\n" + \
-                   "\n".join(f"- {n}" for n in notes)
+                   "\n".join(f"- {html.escape(n, quote=False)}" for n in notes)   # notes quote student text
             cells.insert(0, nbformat.v4.new_markdown_cell(text, metadata={NOTE_MARK: True}, id="autograder-notes"))
         nb.cells = cells
         return nb, resources

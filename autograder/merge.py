@@ -83,14 +83,19 @@ def _write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def sanitized(graded):
-    """The graded notebook as formgrader and the feedback will show it.
+def sanitized(graded, course, notebook):
+    """The graded notebook as formgrader and the feedback will show it: made inert.
 
-    SANITIZING HOOK (branch html): the one call site for the sanitizer of graded notebooks;
-    until it lands the notebook is written as graded (its outputs were already checked to be
-    valid notebook data by the job).
+    SANITIZING HOOK: `autograder.report.sanitize_notebook`, with the release's Markdown kept as
+    it is (the same step as ``SanitizeGraded`` in nbgrader's own autograde chain).
     """
-    return graded
+    import nbformat
+
+    from .intake import release_notebook
+    from .report import sanitize_notebook
+
+    release = release_notebook(course.path("release"), ASSIGNMENT, notebook)
+    return sanitize_notebook(nbformat.from_dict(graded), release=release)
 
 
 def _ledger(db):
@@ -144,7 +149,7 @@ def merge(result, course=Course(), release=None):
         for notebook, entry in result["notebooks"].items():
             path = folder / f"{notebook}.ipynb"
             if entry["graded"] is not None:
-                _write_atomic(path, json.dumps(sanitized(entry["graded"]), indent=1, ensure_ascii=False) + "\n")
+                _write_atomic(path, json.dumps(sanitized(entry["graded"], course, notebook), indent=1, ensure_ascii=False) + "\n")
             elif path.exists():
                 path.unlink()
         _write_atomic(folder / "timestamp.txt", stamp)

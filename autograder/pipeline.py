@@ -281,24 +281,15 @@ def grade(students=None, course=Course(), workers=1, scheduler=None, tries=3, pr
 
 
 def feedback_page(student, notebook, course=Course(), api=None):
-    """Write the feedback HTML of one graded notebook; raises `PipelineError` when it cannot.
+    """Write the feedback HTML of one graded notebook; raises when it cannot.
 
-    FEEDBACK HOOK (branch html): the one place a feedback page is made; nbgrader's
-    ``generate_feedback`` restricted to this notebook until html's page function lands.
+    FEEDBACK HOOK: `autograder.report.write_feedback` (sanitized again, rendered within CPU and
+    memory limits; a page that fails to render is written as plain text and raises
+    `autograder.report.FeedbackError`). `api` is not needed any more.
     """
-    from nbgrader.utils import capture_log, temp_attrs
-    from nbgrader.converters import GenerateFeedback
-    from traitlets.config import Config
+    from .report import write_feedback
 
-    api = api or nbgrader_api(course)
-    settings = Config()
-    settings.HTMLExporter.template_name = "feedback"
-    with temp_attrs(api.coursedir, assignment_id=ASSIGNMENT, student_id=student, notebook_id=notebook):
-        app = GenerateFeedback(coursedir=api.coursedir, parent=api)
-        app.update_config(settings)
-        app.force = True
-        _check(capture_log(app), f"feedback for {student} {notebook}")
-    return course.feedback(student) / f"{notebook}.html"
+    return write_feedback(student, notebook, course)
 
 
 def feedback(students=None, course=Course(), failed=None):
@@ -307,7 +298,9 @@ def feedback(students=None, course=Course(), failed=None):
     A page that cannot be made is that notebook's failure only: its reason goes into `failed`
     (``{student: [message, ...]}``, when given) and every other page is written. Returns the folder.
     """
-    api = nbgrader_api(course)
+    from .course import write_config
+
+    write_config(course)   # formgrader started in the work folder then shows this course
     if students is None:
         students = sorted(p.parent.name for p in (course.path("work") / "autograded").glob(f"*/{ASSIGNMENT}"))
     for student in students:
@@ -315,7 +308,7 @@ def feedback(students=None, course=Course(), failed=None):
             if path.stem not in NOTEBOOKS:
                 continue
             try:
-                feedback_page(student, path.stem, course, api)
+                feedback_page(student, path.stem, course)
             except Exception as error:   # one page's failure stays with it
                 message = f"{path.stem}: no feedback page: {str(error).strip().splitlines()[0][:300]}"
                 if failed is not None:

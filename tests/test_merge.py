@@ -185,8 +185,9 @@ def test_feedback_and_the_csv_follow_from_the_gradebook(course, released, tmp_pa
     merge.merge(fake_result(bundle, "bo"), course)
     broken = fake_result(bundle, "cy")
     code = next(c for c in broken["notebooks"]["e8_02"]["graded"]["cells"] if c["cell_type"] == "code")
-    code["outputs"] = [{"output_type": "display_data", "data": {"text/markdown": 5}, "metadata": {}}]  # export raises
-    merge.merge(broken, course)
+    code["outputs"] = [{"output_type": "display_data", "data": {"text/markdown": 5}, "metadata": {}}]
+    merge.merge(broken, course)   # Markdown that is a number: dropped by the sanitizer, no longer a crash
+    (course.autograded("cy") / "e8_02.ipynb").write_text("{ not a notebook", encoding="utf-8")   # this page fails
     failed = {}
     folder = pipeline.feedback(["ada", "bo", "cy"], course, failed=failed)
     assert set(failed) == {"cy"} and len(failed["cy"]) == 1 and failed["cy"][0].startswith("e8_02: ")
