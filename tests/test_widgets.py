@@ -101,7 +101,7 @@ def test_padding_and_stride(demo, padding, stride):
 
 def test_convolution_flips_the_kernel(demo):
     demo.controls["kernel"].value = "corner (E8.6)"
-    demo.controls["shape"].value = "plus and L (E8.1)"
+    demo.controls["shape"].value = "L and 7 (E8.1)"
     demo.controls["operation"].value = "convolution * (8.8)"
     np.testing.assert_array_equal(demo.output(), correlate(data.E8_6_KERNEL[::-1, ::-1], data.E8_1_IMAGE))
     np.testing.assert_array_equal(demo.state["K"], data.E8_6_KERNEL[::-1, ::-1])
@@ -151,7 +151,7 @@ def test_random_shape_is_a_new_square_or_diamond(demo):
 
 
 def test_picture_follows_the_state_and_is_the_static_fallback():
-    d = ConvolutionDemo("E8.4 image", "plus (E8.1)")
+    d = ConvolutionDemo("E8.4 image", "seven (E8.1)")
     first = d.picture.value
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
     d.controls["values"].value = False
@@ -163,9 +163,9 @@ def test_picture_follows_the_state_and_is_the_static_fallback():
 
 
 def test_initial_step_can_count_from_the_end():
-    d = ConvolutionDemo("E8.4 image", "plus (E8.1)", step=-1, draw=False)
+    d = ConvolutionDemo("E8.4 image", "seven (E8.1)", step=-1, draw=False)
     assert d.step == 8 and d.state["index"] == (2, 2)
-    d = ConvolutionDemo("E8.4 image", "plus (E8.1)", step=4, draw=False)
+    d = ConvolutionDemo("E8.4 image", "seven (E8.1)", step=4, draw=False)
     assert d.state["index"] == (1, 1) and d.describe().endswith(f"= {d.output()[1, 1]:g}")
 
 
