@@ -2,10 +2,10 @@
 
 Commands (``python -m autograder COMMAND --help`` for the options):
 
-  release     solutions/ch08 -> notebooks/ch08, the student release
+  release     visible-check keys into solutions/ch08, then solutions/ch08 -> notebooks/ch08
   validate    every solution passes its tests, every released notebook fails them
   grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde, write feedback and the grade CSV
-  samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
+  samples DIR write the sample submissions (solution, blank, the typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
   attacks     grade the attack corpus (cheats, hand-offs, harm, broken files, runaway code) and
@@ -42,7 +42,12 @@ def _grade_all(course, students, csv, workers=1, problems=None):
 
 
 def cmd_release(args):
+    from . import answer_key
+
     course = _course(args)
+    changed = answer_key.write_keys(course)
+    if changed:
+        print(f"visible-check keys rewritten in {course.path('source') / ASSIGNMENT}: {', '.join(changed)}")
     paths = pipeline.build_release(course)
     print(f"released {len(paths)} notebooks to {paths[0].parent}")
 
@@ -96,8 +101,10 @@ def cmd_demo(args):
         students = samples.sample_students()
         samples.write(students, tmp, course)
         for s in students:
-            m = [samples.MISTAKES_BY_NAME[name].why for name in s.mistakes]
-            print(f"   {s.id:<40} {'blank release' if s.blank else ' '.join(m) or 'the solution'}")
+            what = "blank release" if s.blank else ", ".join(s.mistakes) or "the solution"
+            print(f"   {s.id:<14} {what}")
+        print(f"   ({len(samples.MISTAKES)} typical mistakes of autograder/catalogue.py, packed so that one run "
+              f"shows each one's lost points and hint)")
         ids = pipeline.collect(tmp, course)
     print(f"3. Autograding {len(ids)} submissions (one sandboxed process per notebook) ...")
     start = time.perf_counter()
@@ -107,7 +114,7 @@ def cmd_demo(args):
     print(pipeline.format_table(pipeline.grade_table(course)))
     print("\n   'manual' = points waiting for the instructor in formgrader (explanations, parts the grader flagged)")
     print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
-    print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
+    print(f"   e.g. {folder}/mistakes-01/{ASSIGNMENT}/e8_06.html")
     print(f"5. Grade CSV (nbgrader format): {csv}")
     print(f"\nTo work on the exercises: cd {REPO} && .venv/bin/jupyter lab notebooks/{ASSIGNMENT}/e8_01.ipynb")
     print("   (or `jupyter notebook` for Notebook 7); pick the kernel 'Python 3 (ipykernel)' of .venv.")
