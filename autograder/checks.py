@@ -949,6 +949,9 @@ def max_pool_cases(kind, seed=None, repeats=3):
     rng = np.random.default_rng(12345 if seed is None else seed)
     cases = Cases(source=_source("max_pool_cases", kind, seed=seed), names=("dLZ", "A", "size"))
 
+    def grad(shape):
+        return np.round(rng.normal(size=shape), 2)     # upstream gradients, short enough to read
+
     def window():
         r, c = (int(v) for v in rng.integers(1, 4, size=2))
         return (r, c) if r != c else r
@@ -984,16 +987,16 @@ def max_pool_cases(kind, seed=None, repeats=3):
         return cases
     if kind == "basic":
         cases.append(("2x3 windows on an integer 4x9 input",
-                      (rng.normal(size=(2, 3)), _no_ties(rng, (4, 9), integer=True), (2, 3)), {}))
+                      (grad((2, 3)), _no_ties(rng, (4, 9), integer=True), (2, 3)), {}))
         for k in range(repeats):
             size = window()
             r, c = pair(size)
             S_r, S_c = (int(v) for v in rng.integers(1, 4, size=2))
             A = _no_ties(rng, (S_r * r, S_c * c), integer=bool(k % 2))
-            cases.append((f"{r}x{c} windows, stride = window", (rng.normal(size=(S_r, S_c)), A, size), {}))
+            cases.append((f"{r}x{c} windows, stride = window", (grad((S_r, S_c)), A, size), {}))
     elif kind == "remainder":
         cases.append(("2x3 windows on a 5x7 input whose last row and column the windows do not reach",
-                      (rng.normal(size=(2, 2)), _no_ties(rng, (5, 7), integer=True), (2, 3)), {}))
+                      (grad((2, 2)), _no_ties(rng, (5, 7), integer=True), (2, 3)), {}))
         for k in range(repeats):
             size = int(rng.integers(2, 4)) if k % 2 else window()
             r, c = pair(size)
@@ -1002,33 +1005,33 @@ def max_pool_cases(kind, seed=None, repeats=3):
             A = _no_ties(rng, (R_r, R_c), integer=bool(k % 2))
             S = tc.output_size(A.shape, (r, c), stride=(r, c))
             cases.append((f"{r}x{c} windows on a {R_r}x{R_c} input whose last rows the windows do not reach",
-                          (rng.normal(size=S), A, size), {}))
+                          (grad(S), A, size), {}))
     elif kind == "overlap":
         cases.append(("overlapping 3x2 windows with stride (1, 2) on an integer 5x6 input",
-                      (rng.normal(size=(3, 3)), _no_ties(rng, (5, 6), integer=True), (3, 2)), {"stride": (1, 2)}))
+                      (grad((3, 3)), _no_ties(rng, (5, 6), integer=True), (3, 2)), {"stride": (1, 2)}))
         A = _no_ties(rng, (4, 4))
-        cases.append(("3x3 windows with stride 1 on a 4x4 input", (rng.normal(size=(2, 2)), A, 3), {"stride": 1}))
+        cases.append(("3x3 windows with stride 1 on a 4x4 input", (grad((2, 2)), A, 3), {"stride": 1}))
         for k in range(repeats):
             size = int(rng.integers(2, 4))
             stride = int(rng.integers(1, size))
             A = _no_ties(rng, tuple(int(v) for v in rng.integers(size + 1, 8, size=2)), integer=bool(k % 2))
             S = tc.output_size(A.shape, (size, size), stride=stride)
             cases.append((f"overlapping {size}x{size} windows with stride {stride}",
-                          (rng.normal(size=S), A, size), {"stride": stride}))
+                          (grad(S), A, size), {"stride": stride}))
     elif kind == "batch":
         cases.append(("a batch of shape (2, 1, 3) of integer 4x6 inputs (three batch axes), 2x3 windows",
-                      (rng.normal(size=(2, 1, 3, 2, 2)), _no_ties(rng, (2, 1, 3, 4, 6), integer=True), (2, 3)), {}))
+                      (grad((2, 1, 3, 2, 2)), _no_ties(rng, (2, 1, 3, 4, 6), integer=True), (2, 3)), {}))
         for k in range(repeats):
             lead = tuple(int(v) for v in rng.integers(1, 4, size=1 + k % 3))
             A = _no_ties(rng, lead + (4, 6))
             cases.append((f"a batch of shape {lead} of 4x6 inputs, 2x2 windows",
-                          (rng.normal(size=lead + (2, 3)), A, 2), {}))
+                          (grad(lead + (2, 3)), A, 2), {}))
     else:   # ties
         A = np.array([[1., 5., 2., 2.], [5., 4., 2., 1.]])
         cases.append(("a 2x2 window whose maximum appears twice", (np.array([[10., 20.]]), A, 2), {}))
         for _ in range(repeats):
             A = rng.integers(0, 3, size=(6, 6))
-            cases.append(("windows with tied maxima (integers 0..2)", (rng.normal(size=(3, 3)), A, 2), {}))
+            cases.append(("windows with tied maxima (integers 0..2)", (grad((3, 3)), A, 2), {}))
     return cases
 
 
@@ -1064,7 +1067,7 @@ def product_cases(path, kind, seed=None, repeats=3):
         return cases
     if kind == "batch":
         probe("a batch of shape (2, 1, 2) (three batch axes) of 2 FMs of 3x4, integer dN",
-              (2, 1, 2, 2, 3, 4), rng.normal(size=2), integer=True)
+              (2, 1, 2, 2, 3, 4), np.round(rng.normal(size=2), 2), integer=True)
     for k in range(repeats):
         S_r = int(rng.integers(2, 5))
         S = (S_r, S_r + int(rng.integers(1, 3)))
@@ -1072,12 +1075,12 @@ def product_cases(path, kind, seed=None, repeats=3):
         if H == S[1]:
             H += 1
         if kind == "one_fm":
-            probe(f"one FM of {S[0]}x{S[1]}", S, float(rng.normal()))
+            probe(f"one FM of {S[0]}x{S[1]}", S, float(np.round(rng.normal(), 2)))
         elif kind == "fms":
-            probe(f"{H} FMs of {S[0]}x{S[1]}", (H,) + S, rng.normal(size=H))
+            probe(f"{H} FMs of {S[0]}x{S[1]}", (H,) + S, np.round(rng.normal(size=H), 2))
         else:
             lead = tuple(int(v) for v in rng.integers(1, 4, size=1 + k % 3))
-            probe(f"a batch of shape {lead} of {H} FMs of {S[0]}x{S[1]}", lead + (H,) + S, rng.normal(size=H))
+            probe(f"a batch of shape {lead} of {H} FMs of {S[0]}x{S[1]}", lead + (H,) + S, np.round(rng.normal(size=H), 2))
     return cases
 
 
