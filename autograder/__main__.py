@@ -2,7 +2,7 @@
 
 Commands (``python -m autograder COMMAND --help`` for the options):
 
-  release     visible-check keys into solutions/ch08, then solutions/ch08 -> notebooks/ch08
+  release     the visible checks' answer key, then solutions/ch08 -> notebooks/ch08
   validate    every solution passes its tests, every released notebook fails them
   grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde, write feedback and the grade CSV
   samples DIR write the sample submissions (solution, blank, the typical mistakes, 3 students)
@@ -47,7 +47,7 @@ def cmd_release(args):
     course = _course(args)
     changed = answer_key.write_keys(course)
     if changed:
-        print(f"visible-check keys rewritten in {course.path('source') / ASSIGNMENT}: {', '.join(changed)}")
+        print(f"answer key of the visible checks rewritten ({answer_key.KEY_FILE.name}): {', '.join(changed)}")
     paths = pipeline.build_release(course)
     print(f"released {len(paths)} notebooks to {paths[0].parent}")
 

@@ -1,24 +1,24 @@
-"""The keys of the visible checks: digests of the answers and of the catalogue's mistakes.
+"""The answer key of the visible checks: digests of the answers and of the catalogue's mistakes.
 
 A visible check (`autograder.checks.verify`, `verify_function`) compares a salted hash of the
-student's rounded answer with the ``key=`` written into the check's cell. This module computes
-those keys from the solutions and the catalogue, and writes them into the instructor notebooks
-(``solutions/ch08``), from where the release carries them to the students:
+student's rounded answer with its entry in ``autograder/answer_key.json``, named in the cell
+(``key="e8_06/Z_conv"``). This module computes that file from the solutions and the catalogue:
 
 1. each notebook's setup and answer cells run in this process (`autograder.catalogue.run`), once
    as solved and once per catalogue mistake of that notebook;
 2. each visible cell then runs with a recording stand-in for `checks`, which keeps the values
    and the functions' outputs on the visible probes instead of checking them;
-3. a key holds the answer's shape and digests (exact and to `checks.CLOSE_DIGITS` significant
+3. an entry holds the answer's shape and digests (exact and to `checks.CLOSE_DIGITS` significant
    digits) and, for every mistake that changes the value, its digest and hint.
 
 ``python -m autograder release`` calls `write_keys` before it builds the release; a test
-(`stale`) fails when a committed key differs from a fresh computation. Nothing here reveals an
-answer: a key holds hashes and hints only.
+(`stale`) fails when the committed file differs from a fresh computation. Nothing here reveals an
+answer: the file holds hashes, shapes and hints only, and ships with `checks` to students.
 """
 import ast
 import contextlib
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -40,14 +40,14 @@ class _Recorder:
     def visible_check(self):
         return contextlib.nullcontext()
 
-    def verify(self, name, value, key=None):
-        self.calls.append(("value", name, value))
+    def verify(self, name, value, key):
+        self.calls.append(("value", key, value))
 
-    def verify_function(self, name, function, cases, key=None, *, forbidden=()):
+    def verify_function(self, name, function, cases, key, *, forbidden=()):
         outputs = None
         if callable(function):
             outputs = [checks._run_probe(function, args, kwargs) for _, args, kwargs in cases]
-        self.calls.append(("function", name, outputs))
+        self.calls.append(("function", key, outputs))
 
     def choice(self, *args, **kwargs):
         pass
@@ -60,7 +60,7 @@ def visible_cells(notebook, course=Course()):
 
 
 def record(notebook, mistakes=(), course=Course()):
-    """``{visible grade_id: [(kind, name, value or outputs), ...]}`` for `notebook` with `mistakes`."""
+    """``{visible grade_id: [(kind, key id, value or outputs), ...]}`` for `notebook` with `mistakes`."""
     namespace = catalogue.run(notebook, mistakes, course=course).namespace
     result = {}
     for gid, source in visible_cells(notebook, course).items():
@@ -126,8 +126,8 @@ def keys(notebook, course=Course()):
     result = {}
     for gid, calls in solved.items():
         cell_keys = []
-        for index, (kind, name, value) in enumerate(calls):
-            salt = f"{notebook}/{name}"
+        for index, (kind, salt, value) in enumerate(calls):
+            name = salt.split("/")[-1]
             wrong = sorted(recorded_wrong, key=lambda mr: (
                 not any(_defines(new, name) for _, new in mr[0].edits),
                 not _defines(sources.get(mr[0].cell, ""), name)))
@@ -136,7 +136,7 @@ def keys(notebook, course=Course()):
                 seen = {key["answer"]}
                 for mistake, recorded in wrong:
                     calls_ = recorded.get(gid, [])
-                    if index < len(calls_) and calls_[index][:2] == (kind, name):
+                    if index < len(calls_) and calls_[index][:2] == (kind, salt):
                         found = _value_digest(salt, calls_[index][2])
                         if found is not None and found not in seen and not _close(salt, calls_[index][2], key["close"]):
                             seen.add(found)
@@ -149,7 +149,7 @@ def keys(notebook, course=Course()):
                 seen = {tuple(answers)}
                 for mistake, recorded in wrong:
                     calls_ = recorded.get(gid, [])
-                    if index < len(calls_) and calls_[index][:2] == (kind, name) and calls_[index][2] is not None:
+                    if index < len(calls_) and calls_[index][:2] == (kind, salt) and calls_[index][2] is not None:
                         found = tuple(_function_digests(salt, calls_[index][2]))
                         imprecise = all(d == a or _close(salt, o, c) for d, a, o, c in
                                         zip(found, answers, calls_[index][2], key["close"]))
@@ -162,92 +162,49 @@ def keys(notebook, course=Course()):
 
 
 # ---------------------------------------------------------------------------------------------
-# Writing the keys into the cells
+# The key file
 # ---------------------------------------------------------------------------------------------
 
-def _q(text):
-    return json.dumps(text, ensure_ascii=False)
+KEY_FILE = Path(checks.__file__).with_name("answer_key.json")
+"""Where `checks.verify` finds the keys: next to ``checks.py``, so it travels with it."""
 
 
-def format_key(key, indent):
-    """The key as a Python literal over several lines, for a call on a line indented by `indent`."""
-    b4, b8 = " " * (indent + 4), " " * (indent + 8)
-    if "shape" in key:
-        head = [f'{b4}"salt": {_q(key["salt"])}, "shape": {json.dumps(key["shape"])}, "answer": {_q(key["answer"])},',
-                f'{b4}"close": {json.dumps(key["close"])},']
-        entries = [f"{b8}[{_q(d)}, {_q(h)}]," for d, h in key["mistakes"]]
-    else:
-        head = [f'{b4}"salt": {_q(key["salt"])},',
-                f'{b4}"answers": {json.dumps(key["answers"])},',
-                f'{b4}"close": {json.dumps(key["close"])},']
-        entries = [f"{b8}[{_q(h)}, {json.dumps(ds)}]," for h, ds in key["mistakes"]]
-    tail = [f'{b4}"mistakes": [', *entries, f"{b4}]}}"] if entries else [f'{b4}"mistakes": []}}']
-    return "\n".join(["{"] + head + tail)
-
-
-def _char_offset(lines, lineno, col):
-    """Character offset in the joined source of (1-based line, UTF-8 byte column)."""
-    before = sum(len(line) + 1 for line in lines[:lineno - 1])
-    return before + len(lines[lineno - 1].encode("utf-8")[:col].decode("utf-8"))
-
-
-def with_keys(source, cell_keys):
-    """`source` of a visible cell with the ``key=`` of each verify call replaced, in order."""
-    tree = ast.parse(source)
-    calls = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute) and node.func.attr in VERIFY),
-                   key=lambda n: (n.lineno, n.col_offset))
-    if len(calls) != len(cell_keys):
-        raise ValueError(f"{len(calls)} verify calls but {len(cell_keys)} keys in:\n{source}")
-    lines = source.split("\n")
-    spans = []
-    for call, key in zip(calls, cell_keys):
-        keyword = next((k for k in call.keywords if k.arg == "key"), None)
-        if keyword is None:
-            raise ValueError(f"a verify call without key= in:\n{source}")
-        value = keyword.value
-        start = _char_offset(lines, value.lineno, value.col_offset)
-        end = _char_offset(lines, value.end_lineno, value.end_col_offset)
-        line = lines[call.lineno - 1]
-        spans.append((start, end, format_key(key, len(line) - len(line.lstrip()))))
-    for start, end, text in sorted(spans, reverse=True):
-        source = source[:start] + text + source[end:]
-    return source
-
-
-def _notebook_path(notebook, course):
-    return course.path("source") / ASSIGNMENT / f"{notebook}.ipynb"
-
-
-def fresh_sources(notebook, course=Course()):
-    """``{visible grade_id: (committed source, source with fresh keys)}``."""
-    cells = visible_cells(notebook, course)
-    if not cells:
-        return {}
-    computed = keys(notebook, course)
-    return {gid: (source, with_keys(source, computed[gid])) for gid, source in cells.items()}
-
-
-def stale(course=Course()):
-    """The visible cells (grade ids) whose committed keys differ from a fresh computation."""
-    return [gid for nb in NOTEBOOKS for gid, (old, new) in fresh_sources(nb, course).items() if old != new]
-
-
-def write_keys(course=Course()):
-    """Write fresh keys into the instructor notebooks; returns the grade ids of changed cells."""
-    changed = []
+def build(course=Course()):
+    """``{key id: key}`` for every visible check of every notebook, computed fresh."""
+    result = {}
     for notebook in NOTEBOOKS:
-        fresh = {gid: new for gid, (old, new) in fresh_sources(notebook, course).items() if old != new}
-        if not fresh:
+        if not visible_cells(notebook, course):
             continue
-        path = _notebook_path(notebook, course)
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        for cell in nb["cells"]:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if gid in fresh:
-                text = fresh[gid]
-                parts = text.split("\n")
-                cell["source"] = [p + "\n" for p in parts[:-1]] + [parts[-1]]
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        changed += list(fresh)
+        for gid, cell_keys in keys(notebook, course).items():
+            for key in cell_keys:
+                if key["salt"] in result:
+                    raise ValueError(f"key {key['salt']} is used twice")
+                result[key["salt"]] = key
+    return dict(sorted(result.items()))
+
+
+def dumps(table):
+    """The key file's text: one entry per line group, stable across runs."""
+    lines = ["{"]
+    for k, (name, key) in enumerate(table.items()):
+        comma = "," if k < len(table) - 1 else ""
+        lines.append(f"  {json.dumps(name)}: {json.dumps(key, ensure_ascii=False)}{comma}")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def stale(course=Course(), path=KEY_FILE):
+    """The key ids whose committed entry differs from a fresh computation (all if the file is missing)."""
+    fresh = build(course)
+    try:
+        committed = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return sorted(fresh)
+    return sorted(k for k in set(fresh) | set(committed) if fresh.get(k) != committed.get(k))
+
+
+def write_keys(course=Course(), path=KEY_FILE):
+    """Write a fresh key file; returns the key ids that changed."""
+    changed = stale(course, path)
+    if changed:
+        Path(path).write_text(dumps(build(course)), encoding="utf-8")
     return changed

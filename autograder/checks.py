@@ -4,7 +4,7 @@ Every test cell of ``solutions/ch08`` calls these, so the feedback rules live he
 
 - a *visible check* (`verify`, `verify_function`, inside `visible_check`) tells a student whether
   an answer is right before submission without revealing it: it compares a salted hash of the
-  rounded answer with the key written into the released cell (`digest`), recognises the typical
+  rounded answer with its entry in ``answer_key.json`` (next to this file; `digest`), recognises the typical
   mistakes of `autograder.catalogue` by their hashes and names them, and says when an answer is
   right to a few significant digits only;
 - a *hidden test* compares an answer with a reference value computed by `textbook_core` (never with
@@ -41,8 +41,10 @@ import contextlib
 import hashlib
 import importlib
 import itertools
+import json
 import string
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -51,7 +53,7 @@ from textbook_core import data
 
 __all__ = [
     "Wrong", "answer_array", "shape", "compare", "conv_alternatives", "choice", "show",
-    "digest", "verify", "verify_function", "visible_check",
+    "digest", "verify", "verify_function", "visible_check", "answer_key",
     "check_function", "by_hand", "forbid", "Cases", "by_hand_cases", "max_pool_cases", "product_cases",
     "size_cases", "same_padding_reference", "font_signatures", "font_collisions", "check_font_kernels",
     "shapes_network", "check_shapes_network", "random_seed", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
@@ -465,6 +467,32 @@ def _reported(check):
     return run
 
 
+def answer_key():
+    """The keys of the visible checks, ``{key id: key}``, from ``answer_key.json`` next to this file
+    (written by ``python -m autograder release``; digests and hints only, never answers)."""
+    if not _KEYS:
+        path = Path(__file__).with_name("answer_key.json")
+        try:
+            _KEYS.update(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as error:
+            raise Wrong(f"The visible checks cannot find their answer key {path.name} next to checks.py "
+                        f"({type(error).__name__}); ask your instructor for the course files.") from None
+    return _KEYS
+
+
+_KEYS = {}
+
+
+def _key(key):
+    if isinstance(key, dict):
+        return key
+    try:
+        return answer_key()[key]
+    except KeyError:
+        raise Wrong(f"The answer key has no entry {key!r}: the release is older than this notebook, or "
+                    f"the other way round; ask your instructor.") from None
+
+
 def _named_mistake(found, mistakes):
     return next((hint for d, hint in mistakes if d == found), None)
 
@@ -473,11 +501,13 @@ def _named_mistake(found, mistakes):
 def verify(name, value, key):
     """Visible check: `value` is the answer whose digest the released `key` holds.
 
-    `key` (written by ``python -m autograder release``, `autograder.answer_key`) is a dict:
+    `key` names an entry of the answer key (``"e8_06/Z_conv"``, see `answer_key`; written by
+    ``python -m autograder release``, `autograder.answer_key`), or is that entry, a dict:
     ``salt``, the answer's ``shape``, its ``answer`` and ``close`` digests and ``mistakes``, a list
     of ``[digest, hint]`` of typical mistakes. Says "right", names a recognised mistake, gives a
     precision hint, or says only that the value is not right: never the answer.
     """
+    key = _key(key)
     salt, shape_ = key["salt"], tuple(key["shape"])
     a = answer_array(name, value)
     found = digest(salt, a) if np.all(np.isfinite(a)) else None
@@ -531,8 +561,9 @@ def _run_probe(function, args, kwargs):
 def verify_function(name, function, cases, key, *, forbidden=()):
     """Visible check: `function` gives the answers whose digests `key` holds on the probes `cases`.
 
-    `key` holds ``salt``, ``answers`` (one ``[shape, digest]`` per probe), ``close`` (one pair of
-    digests per probe) and ``mistakes`` (``[hint, [digest per probe]]``). The first probe where
+    `key` names an entry of the answer key (or is one): ``salt``, ``answers`` (one ``[shape,
+    digest]`` per probe), ``close`` (one pair of digests per probe) and ``mistakes`` (``[hint,
+    [digest per probe]]``). The first probe where
     the output is not right is reported with its input, the output and, when every wrong output
     is what a typical mistake gives, the mistake's name. Functions in `forbidden` (see `forbid`)
     may not be used: the check says so at once.
@@ -540,6 +571,7 @@ def verify_function(name, function, cases, key, *, forbidden=()):
     if not callable(function):
         raise Wrong(f"`{name}` must be a function, got {type(function).__name__}.")
     _refuse_handoff(name, function, forbidden)
+    key = _key(key)
     salt, outputs = key["salt"], []
     with forbid(name, *forbidden):
         for _, args, kwargs in cases:

@@ -109,31 +109,39 @@ def test_the_sample_submissions_hold_every_mistake_and_do_not_interact():
             assert failed == set().union(*(set(m.loses) for m in together)), [m.name for m in together]
 
 
-def test_the_keys_in_the_notebooks_are_a_fresh_build():
-    assert answer_key.stale() == [], "run `python -m autograder release` to rewrite the keys"
+def test_the_answer_key_is_a_fresh_build():
+    assert answer_key.stale() == [], "run `python -m autograder release` to rewrite autograder/answer_key.json"
 
 
-def keys_in(notebook):
-    for gid, source in answer_key.visible_cells(notebook).items():
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in answer_key.VERIFY:
-                yield gid, ast.literal_eval(next(k.value for k in node.keywords if k.arg == "key"))
+def test_every_visible_check_names_an_entry_of_the_key():
+    table = checks.answer_key()
+    named = []
+    for notebook in EXERCISES:
+        for gid, source in answer_key.visible_cells(notebook).items():
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in answer_key.VERIFY:
+                    key = ast.literal_eval(next(k.value for k in node.keywords if k.arg == "key"))
+                    assert key.startswith(notebook + "/") and key in table, (gid, key)
+                    named.append(key)
+    assert sorted(named) == sorted(table)
 
 
-@pytest.mark.parametrize("notebook", EXERCISES)
-def test_keys_hold_digests_and_hints_never_answers(notebook):
-    """Whatever a key holds is a shape, a 16-digit digest or a hint; so the release (and the
-    student edition's checks.py, which holds no key) reveals no answer."""
+def test_the_key_holds_digests_and_hints_never_answers():
+    """Whatever the key holds is a shape, a 16-digit digest or a catalogue hint, so shipping it with
+    checks.py reveals no answer."""
     digest = re.compile(r"[0-9a-f]{16}")
     hints = {m.hint for m in catalogue.MISTAKES}
-    for gid, key in keys_in(notebook):
+    for name, key in checks.answer_key().items():
+        assert key["salt"] == name
         assert set(key) in ({"salt", "shape", "answer", "close", "mistakes"}, {"salt", "answers", "close", "mistakes"})
         if "shape" in key:
+            assert all(isinstance(n, int) and n >= 0 for n in key["shape"])
             assert digest.fullmatch(key["answer"]) and all(map(digest.fullmatch, key["close"]))
             assert all(digest.fullmatch(d) and h in hints for d, h in key["mistakes"])
         else:
             assert all(digest.fullmatch(d) and isinstance(s, list) for s, d in key["answers"])
             assert all(h in hints and all(map(digest.fullmatch, ds)) for h, ds in key["mistakes"])
+            assert all(all(isinstance(n, int) and n >= 0 for n in s) for s, _ in key["answers"])
 
 
 def test_a_digest_is_of_the_rounded_value_and_tells_precision():
