@@ -84,7 +84,8 @@ def _pyproject(root):
              f'description = "{project.get("description", "")} (student edition: no answers)"',
              'readme = "README.md"', f'requires-python = "{project.get("requires-python", ">=3.10")}"',
              f"dependencies = {requirements(root)!r}".replace("'", '"'), "",
-             "[tool.setuptools.packages.find]", 'include = ["textbook_core*", "autograder*"]', ""]
+             "[tool.setuptools.packages.find]", 'include = ["textbook_core*", "autograder*"]', "",
+             "[tool.setuptools.package-data]", 'autograder = ["answer_key.json"]', ""]
     return "\n".join(lines)
 
 

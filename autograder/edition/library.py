@@ -39,6 +39,7 @@ PACKAGES = ("textbook_core",)
 """Copied whole (every ``.py`` file, rewritten where needed)."""
 
 CHECKS = "autograder/checks.py"
+ANSWER_KEY = "autograder/answer_key.json"
 
 
 class EditionError(ValueError):
@@ -387,6 +388,9 @@ def library_files(root, solutions, release_sources):
         'import while you work."""\n')
     checks_source = (root / CHECKS).read_text(encoding="utf-8")
     files[CHECKS] = visible_checks(checks_source, used_checks(release_sources), solutions)
+    key = root / ANSWER_KEY
+    if key.is_file():   # the visible checks' digests and hints (no answers): checks.verify reads it
+        files[ANSWER_KEY] = key.read_text(encoding="utf-8")
     unknown = set(REFERENCE_ANSWERS) - {CHECKS} - set(files)
     if unknown:
         raise EditionError(f"REFERENCE_ANSWERS names files the edition does not ship: {sorted(unknown)}")
