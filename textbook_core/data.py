@@ -612,10 +612,10 @@ def average_neighbours(image, offsets=E8_5_NEIGHBOURS):
 E8_6_KERNEL = _frozen([[1, -1, -1],
                        [1, -1, -1],
                        [1, 1, -1]])
-"""E8.6: 3x3 kernel K, designed: a template for the L of `E8_1_IMAGE` (+1 on the L's four pixels,
-a vertical stroke of three with a foot of one, -1 around it).
+"""E8.6: 3x3 kernel K of +1 and -1 entries, designed with no symmetry.
 
-K, its transpose, its rot180 and its two one-axis flips are five different arrays, and their
+It is a template for the L of `E8_1_IMAGE` (+1 on the L's four pixels, a vertical stroke of three
+with a foot of one, -1 around it). K, its transpose, its rot180 and its two one-axis flips are five different arrays, and their
 correlations with `E8_1_IMAGE` are five different 6x6 arrays, so rotating, transposing and
 flipping one axis only can all be told apart. Correlated (8.9, valid, stride 1) with
 `E8_1_IMAGE` it scores 4 only on the window whose top-left pixel is (5, 0), exactly on the L;
