@@ -2,7 +2,7 @@
 
 Commands (``python -m autograder COMMAND --help`` for the options):
 
-  release     solutions/ch08 -> notebooks/ch08, the student release
+  release     the visible checks' answer key, then solutions/ch08 -> notebooks/ch08
   validate    every solution passes its tests, every released notebook fails them
   grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde (here, --workers N, or --scheduler
               tcp://HOST:PORT for a Dask cluster), write feedback and the grade CSV
@@ -10,7 +10,7 @@ Commands (``python -m autograder COMMAND --help`` for the options):
   job DIR     grade one student's folder against a bundle into one JSON result (--help)
   merge R...  merge job results into the gradebook (idempotent; the newest submission wins)
   gradescope OUT.zip   the Gradescope autograder (setup.sh, run_autograder, a wheel)
-  samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
+  samples DIR write the sample submissions (solution, blank, the typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
   finish      after grading by hand in formgrader: every feedback page again, then the grade CSV
@@ -61,7 +61,12 @@ def _print_page_failures(failed):
 
 
 def cmd_release(args):
+    from . import answer_key
+
     course = _course(args)
+    changed = answer_key.write_keys(course)
+    if changed:
+        print(f"answer key of the visible checks rewritten ({answer_key.KEY_FILE.name}): {', '.join(changed)}")
     paths = pipeline.build_release(course)
     print(f"released {len(paths)} notebooks to {paths[0].parent}")
 
@@ -158,8 +163,10 @@ def cmd_demo(args):
         students = samples.sample_students()
         samples.write(students, tmp, course)
         for s in students:
-            m = [samples.MISTAKES_BY_NAME[name].why for name in s.mistakes]
-            print(f"   {s.id:<40} {'blank release' if s.blank else ' '.join(m) or 'the solution'}")
+            what = "blank release" if s.blank else ", ".join(s.mistakes) or "the solution"
+            print(f"   {s.id:<14} {what}")
+        print(f"   ({len(samples.MISTAKES)} typical mistakes of autograder/catalogue.py, packed so that one run "
+              f"shows each one's lost points and hint)")
         ids = pipeline.collect(tmp, course)
     print(f"3. Autograding {len(ids)} submissions (one sandboxed process per notebook) ...")
     start = time.perf_counter()
@@ -169,7 +176,7 @@ def cmd_demo(args):
     print(pipeline.format_table(pipeline.grade_table(course)))
     print("\n   'manual' = points waiting for the instructor in formgrader (explanations, parts the grader flagged)")
     print(f"\n4. Feedback HTML, one page per notebook: {folder}/<student>/{ASSIGNMENT}/e8_XX.html")
-    print(f"   e.g. {folder}/mistake-correlation-for-convolution/{ASSIGNMENT}/e8_06.html")
+    print(f"   e.g. {folder}/mistakes-01/{ASSIGNMENT}/e8_06.html")
     print(f"5. Grade CSV (nbgrader format): {csv}")
     jupyter = Path(sys.executable).parent / "jupyter"
     print(f"\nTo work on the exercises: cd {REPO} && {jupyter} lab notebooks/{ASSIGNMENT}/e8_01.ipynb")

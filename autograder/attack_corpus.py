@@ -8,7 +8,7 @@ CLASSIC = (
     # --- the issue's four cheats, and their cousins -----------------------------------------
     Attack("allclose-replaced", "cheat", "e8_01",
            "Z is wrong, and numpy's allclose/isclose/array_equal are replaced by functions that always agree",
-           ("e8_01_i_hidden",), append("e8_01_i_answer", WRONG_Z + '''
+           ("e8_01_i_visible", "e8_01_i_hidden"), append("e8_01_i_answer", WRONG_Z + '''
 np.allclose = lambda *args, **kwargs: True
 np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, bool)
 np.array_equal = lambda *args, **kwargs: True
@@ -26,7 +26,7 @@ class AlwaysEqual:
 Z = AlwaysEqual()''')),
     Attack("agreeable-ndarray", "cheat", "e8_01",
            "Z is a wrong ndarray subclass whose ==, isclose, allclose and array_equal always agree",
-           ("e8_01_i_hidden",), append("e8_01_i_answer", '''
+           ("e8_01_i_visible", "e8_01_i_hidden"), append("e8_01_i_answer", '''
 class Agreeable(np.ndarray):
     def __eq__(self, other): return np.ones(self.shape, dtype=bool)
     def __array_function__(self, func, types, args, kwargs):
@@ -38,29 +38,29 @@ class Agreeable(np.ndarray):
 Z = np.zeros((8, 8)).view(Agreeable)''')),
     Attack("input-transformer", "cheat", "e8_01",
            "Z is wrong, and an IPython input transformer turns every later cell that checks into `pass`",
-           ("e8_01_i_hidden",), append("e8_01_i_answer", WRONG_Z + '''
+           ("e8_01_i_visible", "e8_01_i_hidden"), append("e8_01_i_answer", WRONG_Z + '''
 def _no_tests(lines):
     text = "".join(lines)
     return ["pass\\n"] if "checks." in text or "HIDDEN TESTS" in text else lines
 get_ipython().input_transformers_cleanup.append(_no_tests)''')),
     Attack("tracebacks-swallowed", "cheat", "e8_01",
            "Z is wrong, and the kernel's error display is replaced so that failed tests show no error",
-           ("e8_01_i_hidden",), append("e8_01_i_answer", WRONG_Z + '''
+           ("e8_01_i_visible", "e8_01_i_hidden"), append("e8_01_i_answer", WRONG_Z + '''
 _shell = get_ipython()
 _shell._showtraceback = lambda *args, **kwargs: None
 _shell.showtraceback = lambda *args, **kwargs: None''')),
     Attack("skip-execution-tag", "cheat", "e8_01",
            "Z is wrong, and the hidden test cell is tagged skip-execution",
-           ("e8_01_i_hidden",), both(append("e8_01_i_answer", WRONG_Z), tag("e8_01_i_hidden", "skip-execution"))),
+           ("e8_01_i_visible", "e8_01_i_hidden"), both(append("e8_01_i_answer", WRONG_Z), tag("e8_01_i_hidden", "skip-execution"))),
     Attack("checks-replaced", "cheat", "e8_04",
            "Z_full is wrong, and autograder.checks' compare and shape are replaced by functions that pass",
-           ("e8_04_full_hidden", "e8_04_shifted_hidden"), append("e8_04_full_answer", '''
+           ("e8_04_shapes_visible", "e8_04_full_hidden", "e8_04_shifted_hidden"), append("e8_04_full_answer", '''
 Z_full = np.zeros((6, 6))
 from autograder import checks as _checks
 _checks.compare = _checks.shape = lambda *args, **kwargs: None''')),
     Attack("fake-checks-module", "cheat", "e8_05",
            "W_avg is wrong, and sys.modules['autograder.checks'] is a fake whose every check passes",
-           ("e8_05_i_hidden", "e8_05_ii_hidden", "e8_05_iii_hidden"), append("e8_05_i_answer", '''
+           ("e8_05_shapes_visible", "e8_05_i_hidden", "e8_05_ii_hidden", "e8_05_iii_hidden"), append("e8_05_i_answer", '''
 W_avg = np.full((3, 3), 1 / 8)
 import sys, types
 _fake = types.ModuleType("autograder.checks")
@@ -71,7 +71,7 @@ autograder.checks = _fake''')),
     Attack("read-solutions", "cheat", "e8_06",
            "the answer cell looks for the instructor's solutions/ch08/e8_06.ipynb above its folder and runs "
            "the solution it finds (else a wrong answer)",
-           ("e8_06_i_hidden",), append("e8_06_i_answer", FIND_COURSE + '''
+           ("e8_06_ii_visible", "e8_06_i_hidden"), append("e8_06_i_answer", FIND_COURSE + '''
 Z_conv = np.zeros((6, 6))
 for _path in _course_files("solutions/ch08/e8_06.ipynb"):
     import json
@@ -82,7 +82,7 @@ print("instructor notebooks found:", _course_files("solutions/ch08/e8_06.ipynb")
     Attack("read-hidden-tests", "cheat", "e8_02",
            "pooled is wrong; the cell looks for the gradebook (which holds the hidden tests) and any "
            "autograded copy of its own notebook, to print the hidden tests into its output",
-           ("e8_02_own_hidden", "e8_02_reference_hidden"), append("e8_02_pool_answer", FIND_COURSE + '''
+           ("e8_02_pool_visible", "e8_02_own_hidden", "e8_02_reference_hidden"), append("e8_02_pool_answer", FIND_COURSE + '''
 pooled = np.zeros((4, 4))
 import sqlite3
 for _db in _course_files("course/gradebook.db", "gradebook.db"):
@@ -177,7 +177,7 @@ except OSError as error:
     # --- what real submissions do: cells ------------------------------------------------------
     Attack("deleted-test-cell", "robust", "e8_06",
            "Z_check is wrong and its hidden test cell is deleted",
-           ("e8_06_iv_hidden",), both(delete("e8_06_iv_hidden"),
+           ("e8_06_iv_visible", "e8_06_iv_hidden"), both(delete("e8_06_iv_hidden"),
                                       append("e8_06_iv_answer", "Z_check = np.zeros((6, 6))"))),
     Attack("deleted-answer-cell", "robust", "e8_05",
            "the answer cell of (iii) is deleted",
@@ -191,7 +191,7 @@ except OSError as error:
            both(append("e8_01_i_answer", "Z = np.zeros((6, 6))"), set_source("e8_01_i_visible", 'print("ok")'))),
     Attack("edited-hidden-test", "robust", "e8_01",
            "Z is wrong and the hidden test cell's source is replaced by a print",
-           ("e8_01_i_hidden",), both(append("e8_01_i_answer", WRONG_Z), set_source("e8_01_i_hidden", 'print("passed")'))),
+           ("e8_01_i_visible", "e8_01_i_hidden"), both(append("e8_01_i_answer", WRONG_Z), set_source("e8_01_i_hidden", 'print("passed")'))),
     Attack("edited-setup-cell", "robust", "e8_05",
            "the locked setup cell is edited to change the image P (the answers use the real P)",
            (), replace("e8_05_setup", "P = data.E8_1_IMAGE", "P = data.E8_1_IMAGE * 0"),
@@ -208,11 +208,11 @@ except OSError as error:
            (), metadata("e8_06_iii_answer", grade_id="my_answer"), expect_note="'my_answer' is not a cell"),
     Attack("renamed-test-cell", "robust", "e8_05",
            "W_corr is wrong and its hidden test cell's grade id is renamed",
-           ("e8_05_iii_hidden",), both(metadata("e8_05_iii_hidden", grade_id="not_a_test"),
+           ("e8_05_shapes_visible", "e8_05_iii_hidden"), both(metadata("e8_05_iii_hidden", grade_id="not_a_test"),
                                        append("e8_05_iii_answer", "W_corr = W_avg + 1"))),
     Attack("test-cell-made-an-answer", "robust", "e8_05",
            "Z_avg is wrong and its hidden test cell is marked as an answer cell that is not graded",
-           ("e8_05_ii_hidden",), both(metadata("e8_05_ii_hidden", solution=True, grade=False, locked=False),
+           ("e8_05_shapes_visible", "e8_05_ii_hidden"), both(metadata("e8_05_ii_hidden", solution=True, grade=False, locked=False),
                                       append("e8_05_ii_answer", "Z_avg = np.zeros((8, 8))"))),
     Attack("points-inflated", "robust", "e8_05",
            "a hidden test cell's points are set to 100 (the answers are honest)",
@@ -270,7 +270,7 @@ except OSError as error:
            replace("e8_07_ii_answer", "def same_padding", "import os\nos._exit(0)\ndef same_padding")),
     Attack("exit-hook", "robust", "e8_01",
            "after Z is computed, a post-run hook ends the process after every cell",
-           ("e8_01_i_visible", "e8_01_i_hidden"),
+           ("e8_01_i_visible", "e8_01_i_hidden", "e8_01_i_function_hidden"),
            append("e8_01_i_answer", 'import os\nget_ipython().events.register("post_run_cell", lambda *args: os._exit(1))')),
     Attack("system-exit", "robust", "e8_06", "the answer cell of (iii) raises SystemExit after its answer",
            (), append("e8_06_iii_answer", "raise SystemExit('done')")),
@@ -293,7 +293,7 @@ except OSError as error:
            replace("e8_09_fns_answer", "def product_db(dN, LZ):\n", "def product_db(dN, LZ):\n    while True:\n        pass\n")),
     Attack("function-exits-on-batches", "robust", "e8_08",
            "max_pool_da ends the process (os._exit) when it is given a batch",
-           ("e8_08_batch_hidden",),
+           ("e8_08_fn_visible", "e8_08_batch_hidden"),
            replace("e8_08_fn_answer", "def max_pool_da(dLZ, A, size, stride=None):\n",
                    "def max_pool_da(dLZ, A, size, stride=None):\n    if np.ndim(A) > 2:\n"
                    "        import os\n        os._exit(3)\n")),

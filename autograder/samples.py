@@ -3,8 +3,10 @@
 - ``solution``: the release with every answer cell filled in from ``solutions/ch08`` (the
   solution region, without its delimiters), as a student who wrote exactly that would submit it;
 - ``blank``: the release as handed out;
-- one submission per `Mistake`: the solution with one small, documented edit of one answer cell.
-  Each mistake lists the grade cells that must lose points because of it, and no other cell may;
+- the catalogue's typical mistakes (`autograder.catalogue.MISTAKES`), packed into a few
+  submissions (`PACKED`): each is the solution with several mistakes of different notebooks (or
+  of different parts of one notebook, when the grade cells they cost do not overlap), so that
+  one graded run shows every mistake's lost points and hint;
 - `STUDENTS`, the three-student set of the end-to-end run: ada (the solution), ben (blank) and
   cy, who makes two of the mistakes, deletes one notebook and one test cell, and tags two hidden
   test cells ``skip-execution``; nbgrader's defaults would have given cy points for the last two.
@@ -16,65 +18,44 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .catalogue import MISTAKES, MISTAKES_BY_NAME, answer_text
 from .course import ASSIGNMENT, NOTEBOOKS, Course
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+def _compatible(a, b):
+    """Two mistakes can share a submission: other notebooks, or other cells and other grade cells."""
+    return a.notebook != b.notebook or (a.cell != b.cell and not set(a.loses) & set(b.loses))
 
 
-@dataclass(frozen=True)
-class Mistake:
-    """A typical mistake: replace `old` by `new` in answer cell `cell` of `notebook`.
+def pack(mistakes=MISTAKES):
+    """The mistakes in as few groups as the greedy rule of `_compatible` allows, in catalogue order.
 
-    `loses` are the grade cells (grade_id) that must score less than their maximum; every other
-    cell of the submission must score as in the solution.
+    >>> groups = pack()
+    >>> sorted(n for g in groups for n in g) == sorted(m.name for m in MISTAKES)
+    True
     """
+    groups = []
+    for mistake in mistakes:
+        for group in groups:
+            if all(_compatible(mistake, MISTAKES_BY_NAME[other]) for other in group):
+                group.append(mistake.name)
+                break
+        else:
+            groups.append([mistake.name])
+    return tuple(tuple(g) for g in groups)
 
-    name: str
-    notebook: str
-    cell: str
-    old: str
-    new: str
-    why: str
-    loses: tuple
 
-
-MISTAKES = (
-    Mistake("correlation-for-convolution", "e8_06", "e8_06_i_answer",
-            "Z_conv = correlate_by_hand(K[::-1, ::-1], P)", "Z_conv = correlate_by_hand(K, P)",
-            "E8.6 (i) correlates with K instead of convolving: the kernel is not rotated by 180 degrees.",
-            ("e8_06_i_hidden",)),
-    Mistake("padding-off-by-one", "e8_01", "e8_01_i_answer",
-            "Ppad = np.pad(P, 1)", "Ppad = np.pad(P, 0)",
-            "E8.1 (i) pads with P^d = 0 instead of 1, so Z is 6x6 instead of 8x8.",
-            ("e8_01_i_visible", "e8_01_i_hidden")),
-    Mistake("stride-ignored", "e8_07", "e8_07_i_answer",
-            "return (R + 2 * padding - r) // stride + 1", "return R + 2 * padding - r + 1",
-            "E8.7 (i) leaves the stride out of Eq. 8.18: the size function and S_i are both wrong.",
-            ("e8_07_i_hidden", "e8_07_i_function_hidden")),
-    Mistake("avg-pool-gradient-for-max-pool", "e8_08", "e8_08_fn_answer",
-            "route = first_max_mask(window)", "route = np.full(window.shape, 1 / (r * c))",
-            "E8.8 spreads each window's gradient evenly over the window (P8.3's average-pooling "
-            "path) instead of sending it to the window's maximum.",
-            ("e8_08_fn_visible", "e8_08_basic_hidden", "e8_08_remainder_hidden",
-             "e8_08_overlap_hidden", "e8_08_batch_hidden", "e8_08_ties_hidden")),
-    Mistake("bias-summed-over-wrong-axes", "e8_09", "e8_09_fns_answer",
-            "g = g.sum(axis=(-2, -1))", "g = g.sum()",
-            "E8.9 product_db sums over every axis, the feature-map axis too, so all maps get one "
-            "common bias gradient; right for one map only.",
-            ("e8_09_fns_visible", "e8_09_db_fms_hidden", "e8_09_db_batch_hidden")),
-)
-"""The typical mistakes, one sample submission each."""
-
-MISTAKES_BY_NAME = {m.name: m for m in MISTAKES}
+PACKED = pack()
+"""The sample submissions of the catalogue: tuples of mistake names, one per submission."""
 
 
 @dataclass(frozen=True)
 class Student:
     """A submission of the end-to-end set: the solution or the blank release, then changes.
 
-    `mistakes` are names of `MISTAKES`; `deleted_notebooks` are left out of the submission;
-    `deleted_cells` are grade cells removed from it; `skip_tagged` are grade cells tagged
-    ``skip-execution``.
+    `mistakes` are names of `autograder.catalogue.MISTAKES`; `deleted_notebooks` are left out of
+    the submission; `deleted_cells` are grade cells removed from it; `skip_tagged` are grade cells
+    tagged ``skip-execution``.
     """
 
     id: str
@@ -107,13 +88,6 @@ def _grade_id(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def _answer_text(source):
-    """The solution cell as a student who wrote the solution would have it: delimiters dropped."""
-    if BEGIN not in source or END not in source:
-        raise ValueError(f"answer cell has no {BEGIN} ... {END} region:\n{source[:200]}")
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
-
-
 def solution_notebook(name, course=Course()):
     """The released notebook `name` with every answer cell filled in from the solution."""
     release = _load(course.path("release") / ASSIGNMENT / f"{name}.ipynb")
@@ -122,7 +96,7 @@ def solution_notebook(name, course=Course()):
     for cell in nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution"):
-            cell["source"] = _answer_text(_source(source[meta["grade_id"]]))
+            cell["source"] = answer_text(_source(source[meta["grade_id"]]))
     return nb
 
 
@@ -132,16 +106,12 @@ def blank_notebook(name, course=Course()):
 
 
 def apply_mistake(nb, mistake):
-    """`nb` with `mistake`'s edit made; ValueError unless `old` occurs exactly once in its cell."""
+    """`nb` with `mistake`'s edits made; ValueError unless each `old` occurs exactly once in its cell."""
     nb = copy.deepcopy(nb)
     cells = [c for c in nb["cells"] if _grade_id(c) == mistake.cell]
     if len(cells) != 1:
         raise ValueError(f"mistake {mistake.name}: cell {mistake.cell} not found")
-    source = _source(cells[0])
-    if source.count(mistake.old) != 1:
-        raise ValueError(f"mistake {mistake.name}: {mistake.old!r} must occur once in {mistake.cell}, "
-                         f"found {source.count(mistake.old)} times")
-    cells[0]["source"] = source.replace(mistake.old, mistake.new)
+    cells[0]["source"] = mistake.apply(_source(cells[0]))
     return nb
 
 
@@ -168,9 +138,9 @@ def submission(student, course=Course()):
 
 
 def sample_students():
-    """The demo's sample set: the solution, the blank release and one submission per mistake."""
+    """The demo's sample set: the solution, the blank release and the catalogue in `PACKED` groups."""
     return ((Student("solution"), Student("blank", blank=True))
-            + tuple(Student(f"mistake-{m.name}", mistakes=(m.name,)) for m in MISTAKES))
+            + tuple(Student(f"mistakes-{k + 1:02d}", mistakes=group) for k, group in enumerate(PACKED)))
 
 
 def write(students, folder, course=Course()):

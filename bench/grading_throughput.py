@@ -39,8 +39,8 @@ from pathlib import Path
 from autograder import pipeline, samples
 from autograder.course import ASSIGNMENT, NOTEBOOKS, Course, config
 
-MISTAKE_MIX = [(), ("blank",)] + [(m.name,) for m in samples.MISTAKES] + [
-    (samples.MISTAKES[0].name, samples.MISTAKES[3].name), (samples.MISTAKES[1].name, samples.MISTAKES[4].name)]
+MISTAKE_MIX = [(), ("blank",)] + [tuple(group[:2]) for group in samples.PACKED[:2]] + [
+    (group[0],) for group in samples.PACKED]
 
 
 def students(n):

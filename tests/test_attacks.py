@@ -159,7 +159,7 @@ def test_the_sandbox_showed_the_attacks_nothing(corpus):
 
 
 def test_feedback_says_why(corpus):
-    assert "hands the work to textbook_core.max_pool_da" in cell_outputs(
+    assert "hands the work to textbook_core.max_pool" in cell_outputs(   # max_pool_da, or max_pool (also forbidden)
         corpus, "max-pool-da-obfuscated", "e8_08", "e8_08_basic_hidden")
     assert "hands the work to textbook_core.output_size" in cell_outputs(
         corpus, "conv-output-size-wraps-the-library", "e8_07", "e8_07_i_function_hidden")

@@ -1,16 +1,25 @@
 """The grading pipeline end to end, with nbgrader and real kernels: release -> submissions (the
-solution, the blank release, each typical mistake, three students) -> autograde -> feedback ->
-CSV. Every submission is graded once per test session (the `graded` fixture)."""
+three students, the catalogue's typical mistakes packed into a few sample submissions, a file
+that is not a notebook) -> autograde -> feedback -> CSV. Every submission is graded once per test
+session (the `graded` fixture): each typical mistake must lose exactly the points it lists and be
+named in its feedback page."""
 import csv
+import dataclasses
+import html
 import json
 import re
 
 import pytest
 
-from autograder import pipeline, samples
+from autograder import catalogue, pipeline, samples
 from autograder.course import ASSIGNMENT, NOTEBOOKS, Course
 
 BROKEN = "zz-broken"   # a submission whose notebook is not JSON: grading it fails, nothing is lost
+PACKED = tuple(dataclasses.replace(s, deleted_notebooks=tuple(
+    nb for nb in NOTEBOOKS if all(catalogue.MISTAKES_BY_NAME[n].notebook != nb for n in s.mistakes)))
+    for s in samples.sample_students() if s.mistakes)
+"""The sample submissions of the catalogue, graded with only the notebooks that hold mistakes."""
+STUDENT_OF = {name: s.id for s in PACKED for name in s.mistakes}
 
 
 @pytest.fixture(scope="session")
@@ -18,14 +27,13 @@ def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("course")
     course = Course(release=tmp / "release", work=tmp / "work")
     pipeline.build_release(course)
-    students = samples.STUDENTS + tuple(samples.Student(f"mistake-{m.name}", mistakes=(m.name,))
-                                        for m in samples.MISTAKES)
+    students = samples.STUDENTS + PACKED
     inbox = samples.write(students, tmp / "inbox", course)
     (inbox / BROKEN).mkdir()
     (inbox / BROKEN / "e8_07.ipynb").write_text("{ not a notebook")
     ids = pipeline.collect(inbox, course)
-    run = pipeline.grade(ids, course)
-    pipeline.feedback([s.id for s in samples.STUDENTS] + ["mistake-correlation-for-convolution"], course)
+    run = pipeline.grade(ids, course, workers=2)
+    pipeline.feedback([s.id for s in students], course)
     grades_csv = pipeline.export(tmp / "grades.csv", course)
     scores = {s: pipeline.cell_scores(s, course) for s in ids if s != BROKEN}
     return dict(course=course, run=run, scores=scores, csv=grades_csv, inbox=inbox)
@@ -52,13 +60,54 @@ def test_blank_release_scores_zero_on_every_cell(graded, name):
     assert cells and all(score == 0 and not manual for score, _, manual in cells.values())
 
 
-@pytest.mark.parametrize("mistake", samples.MISTAKES, ids=lambda m: m.name)
-def test_mistake_loses_points_on_exactly_the_affected_parts(graded, mistake):
-    solution, wrong = graded["scores"]["ada"], graded["scores"][f"mistake-{mistake.name}"]
-    lost = {g for g in wrong if wrong[g][0] < solution[g][0]}
-    assert lost == set(mistake.loses)
+def packed_with(mistake):
+    """The catalogue's mistakes graded in the same notebook of the same sample submission."""
+    student = next(s for s in PACKED if mistake.name in s.mistakes)
+    return student.id, [catalogue.MISTAKES_BY_NAME[n] for n in student.mistakes
+                        if catalogue.MISTAKES_BY_NAME[n].notebook == mistake.notebook]
+
+
+@pytest.mark.parametrize("mistake", catalogue.MISTAKES, ids=lambda m: m.name)
+def test_each_typical_mistake_loses_points_on_exactly_its_parts(graded, mistake):
+    student, together = packed_with(mistake)
+    solution, wrong = graded["scores"]["ada"], graded["scores"][student]
+    cells = by_notebook(wrong, mistake.notebook)
+    lost = {g for g in cells if wrong[g][0] < solution[g][0]}
+    assert set(mistake.loses) <= lost, f"{mistake.name} keeps points on {sorted(set(mistake.loses) - lost)}"
+    assert lost == set().union(*(set(m.loses) for m in together)), "no other part loses points"
     assert all(wrong[g][0] == 0 for g in lost), "a failed test cell scores 0"
-    assert all(wrong[g] == solution[g] for g in wrong if g not in lost)
+
+
+def test_sample_submissions_lose_nothing_outside_their_mistakes(graded):
+    solution = graded["scores"]["ada"]
+    for student in PACKED:
+        wrong = graded["scores"][student.id]
+        submitted = {catalogue.MISTAKES_BY_NAME[name].notebook for name in student.mistakes}
+        touched = {g for name in student.mistakes for g in catalogue.MISTAKES_BY_NAME[name].loses}
+        assert {g for g in wrong if g[:5] in submitted and g not in touched and wrong[g] != solution[g]} == set()
+        assert set(wrong) == set(solution)
+
+
+def output_text(graded, student, notebook):
+    """Everything the graded notebook's cells printed or raised (not their source)."""
+    nb = json.loads((graded["course"].autograded(student) / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+    text = lambda value: "".join(value) if isinstance(value, list) else value
+    return "\n".join(text(o.get("text", "")) + o.get("evalue", "") + "\n".join(o.get("traceback", []))
+                     for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+
+
+@pytest.mark.parametrize("mistake", catalogue.MISTAKES, ids=lambda m: m.name)
+def test_each_typical_mistake_is_named_in_its_feedback(graded, mistake):
+    student, _ = packed_with(mistake)
+    assert mistake.hint in output_text(graded, student, mistake.notebook)
+    page = html.unescape(re.sub(r"<[^>]+>", "", feedback_page(graded, student, mistake.notebook)))
+    assert page.count(mistake.hint) > input_count(graded, mistake), "the hint is shown in an output"
+
+
+def input_count(graded, mistake):
+    """How often the hint appears in the cells' sources (a visible check's key lists the hints)."""
+    nb = json.loads((graded["course"].autograded("ada") / f"{mistake.notebook}.ipynb").read_text(encoding="utf-8"))
+    return sum("".join(c["source"]).count(mistake.hint) for c in nb["cells"])
 
 
 def test_end_to_end_csv_totals(graded):
@@ -66,7 +115,7 @@ def test_end_to_end_csv_totals(graded):
         rows = {r["student_id"]: r for r in csv.DictReader(fh) if r["assignment"] == ASSIGNMENT}
     totals = {s.id: float(rows[s.id]["score"]) for s in samples.STUDENTS}
     # 74 points in all, 4 of them for two explanations graded by hand later: 70 autograded.
-    # cy: e8_03 missing (-8), E8.6 (i) correlation for convolution (-3), E8.9 db over every
+    # cy: e8_03 missing (-8), E8.6 (i) correlation for convolution (-1 visible, -2), E8.9 db over every
     # axis (-1 visible, -1 stack of maps, -1 batch): 70 - 14 = 56.
     assert totals == {"ada": 70.0, "ben": 0.0, "cy": 56.0}
     assert {float(rows[s]["max_score"]) for s in totals} == {74.0}
@@ -74,7 +123,7 @@ def test_end_to_end_csv_totals(graded):
 
 def test_deleted_test_cells_come_back_and_skip_tags_do_not_skip(graded):
     cy = graded["scores"]["cy"]
-    assert cy["e8_06_i_hidden"] == (0.0, 3.0, False)            # deleted by cy, added back, run
+    assert cy["e8_06_i_hidden"] == (0.0, 2.0, False)            # deleted by cy, added back, run
     assert cy["e8_09_db_fms_hidden"][0] == cy["e8_09_db_batch_hidden"][0] == 0.0   # tagged skip-execution
     graded_nb = json.loads((graded["course"].autograded("cy") / "e8_06.ipynb").read_text())
     ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in graded_nb["cells"]]
@@ -103,8 +152,8 @@ def feedback_page(graded, student, name):
 
 
 def test_feedback_says_what_is_wrong_without_the_hidden_tests(graded):
-    page = feedback_page(graded, "mistake-correlation-for-convolution", "e8_06")
-    assert "is the correlation W (x) P, but the task asks for the convolution W * P" in page
+    page = html.unescape(feedback_page(graded, STUDENT_OF["correlation-for-convolution"], "e8_06"))
+    assert "`Z_conv` is the correlation K ⊗ P, but the task asks for the convolution K * P" in page
     assert "hidden tests: not shown" in page
     assert "BEGIN HIDDEN TESTS" not in page and "checks.compare" not in page
     assert "Traceback (most recent call last)" not in page, "tracebacks are minimal"
@@ -122,10 +171,11 @@ def test_feedback_exists_for_every_submitted_notebook(graded):
         assert written == present
 
 
-def test_time_to_autograde_one_full_submission(graded):
-    seconds = graded["run"].seconds["ada"]
-    print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds:.1f} s")
-    assert seconds < 120
+def test_the_run_records_each_students_grading_time(graded):
+    """Seconds are reported, never asserted (the machine may be busy): `python -m autograder time`."""
+    seconds = graded["run"].seconds
+    assert set(graded["scores"]) <= set(seconds) and all(s > 0 for s in seconds.values())
+    print(f"\nautograding one full submission ({len(NOTEBOOKS)} notebooks): {seconds['ada']:.1f} s")
 
 
 def test_validate_solutions_pass_and_release_fails():

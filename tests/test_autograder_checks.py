@@ -46,7 +46,7 @@ def message(value, expected, **kw):
 def test_correlation_for_convolution_is_named():
     text = message(tc.correlate(W, P), tc.convolve(W, P),
                    alternatives=checks.conv_alternatives(W, P, asked="convolution"))
-    assert "is the correlation W (x) P, but the task asks for the convolution" in text
+    assert "is the correlation W ⊗ P, but the task asks for the convolution" in text
 
 
 def test_convolution_for_correlation_is_named():
@@ -145,7 +145,7 @@ def last_max_wins(dLZ, A, size, stride=None):
 
 def test_average_gradient_fails_every_kind_with_the_probe_named():
     for kind in KINDS:
-        with pytest.raises(Wrong, match=r"Probe: .*entries are wrong"):
+        with pytest.raises(Wrong, match=r"(?s)Probe \d+ of \d+ .*entries are wrong"):
             checks.check_function("max_pool_da", average_instead_of_max, tc.max_pool_da,
                                   checks.max_pool_cases(kind, seed=4))
 
@@ -178,7 +178,7 @@ def test_calling_the_library_answer_is_caught_even_through_an_alias():
 
     def lazy(dLZ, A, size, stride=None):
         return alias(dLZ, A, size, stride=stride)
-    with pytest.raises(Wrong, match="calls textbook_core.max_pool_da"):
+    with pytest.raises(Wrong, match="hands the work to textbook_core.max_pool_da"):
         checks.check_function("max_pool_da", lazy, tc.max_pool_da, checks.max_pool_cases("basic", seed=7),
                               forbidden=(tc.max_pool_da,))
 
@@ -265,7 +265,7 @@ def test_an_untrained_guess_fails_with_a_count():
     net = checks.shapes_network(np.array(data.LINE_KERNELS)[:, None], np.zeros(4), "relu", 3,
                                 np.zeros((2, 64)) + np.array([[0.01], [0]]), np.zeros(2))
     images, labels = data.shapes_dataset(50, rng=13)
-    with pytest.raises(Wrong, match=r"gets \d+ of 50 of the images wrong"):
+    with pytest.raises(Wrong, match=r"gets \d+ of the 50 images wrong"):
         checks.check_shapes_network(net, images, labels)
 
 
@@ -279,3 +279,119 @@ def test_a_network_that_cannot_be_built_is_a_clear_message():
 def test_random_seeds_differ():
     assert len({checks.random_seed() for _ in range(5)}) == 5
     assert re.fullmatch(r"\d+", str(checks.random_seed()))
+
+
+# --- messages a student can act on -----------------------------------------------------------------
+
+def test_a_failed_probe_shows_a_small_input_in_full_and_never_the_expected_values():
+    def off_by_one(dLZ, A, size, stride=None):
+        return tc.max_pool_da(dLZ, A, size, stride=stride) + 1
+    cases = checks.max_pool_cases("visible")
+    with pytest.raises(Wrong) as info:
+        checks.check_function("max_pool_da", off_by_one, tc.max_pool_da, cases)
+    text = str(info.value)
+    assert "Probe 0 of 7 (2x2 windows on a 2x4 input" in text
+    assert "dLZ = [[10., 20.]]" in text and "A = [[1., 5., 2., 0.]," in text       # the input, in full
+    assert "returned [[ 1., 11., 21.,  1.]," in text                               # the student's output
+    assert "8 of its 8 entries are wrong" in text
+    assert "[ 0., 10., 20.,  0.]" not in text and "0., 10., 20." not in text      # never the answer
+    assert "checks.max_pool_cases('visible')[0]" in text
+
+
+def test_a_large_probe_is_shown_by_shape_with_the_line_that_rebuilds_it():
+    cases = checks.max_pool_cases("batch", seed=1234)
+    with pytest.raises(Wrong) as info:
+        checks.check_function("max_pool_da", average_instead_of_max, tc.max_pool_da, cases)
+    text = str(info.value)
+    assert "A = <array of shape (2, 1, 3, 4, 6), int64>" in text
+    assert "checks.max_pool_cases('batch', seed=1234)[0]" in text
+    label, args, kwargs = eval(text.split("label, args, kwargs = ")[1].split("`")[0], {"checks": checks})
+    assert args[1].shape == (2, 1, 3, 4, 6) and np.array_equal(args[1], cases[0][1][1])
+
+
+@pytest.mark.parametrize("value, expected, says", [
+    (7, 8, "`x` = 7.0 is not right."),
+    ([1, 0], [1, 2], "1 of its 2 entries is wrong, at index 1 (0-based)."),
+    ([[1, 0]], [[1, 2]], "at (0, 1) (0-based row, col)."),
+    (np.zeros((2, 2, 2)), np.ones((2, 2, 2)), "(0-based; the last two indices are row and col)"),
+])
+def test_positions_are_worded_for_the_number_of_axes(value, expected, says):
+    with pytest.raises(Wrong) as info:
+        checks.compare("x", value, expected)
+    assert str(info.value).endswith(says) or says in str(info.value)
+    assert "row, col" not in str(info.value) or np.ndim(value) == 2
+
+
+def test_e8_6_messages_call_the_kernel_k():
+    K, P = data.E8_6_KERNEL, data.E8_1_IMAGE
+    for wrong, says in [(tc.correlate(K, P), "the correlation K ⊗ P, but the task asks for the convolution K * P"),
+                        (tc.correlate(K.T, P), "with K transposed (K.T), not rotated"),
+                        (tc.correlate(K[::-1], P), "with K's rows flipped only")]:
+        with pytest.raises(Wrong, match=re.escape(says)):
+            checks.compare("Z_conv", wrong, tc.convolve(K, P),
+                           alternatives=checks.conv_alternatives(K, P, asked="convolution", kernel="K"))
+
+
+def test_an_answer_right_to_four_digits_gets_a_precision_hint():
+    with pytest.raises(Wrong, match="right to about 3 to 4 significant digits.*1/3, not 0.333"):
+        checks.compare("W_avg", np.full((3, 3), 0.3333), np.full((3, 3), 1 / 3))
+    with pytest.raises(Wrong, match="entries are wrong"):
+        checks.compare("W_avg", np.full((3, 3), 0.33), np.full((3, 3), 1 / 3))
+
+
+def test_a_failed_check_renders_as_its_message_in_ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    error = Wrong("`Z` is not right: this is the correlation.\nsecond line")
+    assert error._render_traceback_() == ["Wrong: `Z` is not right: this is the correlation.", "second line"]
+    shell = InteractiveShell.instance()
+    shown = []
+    shell._showtraceback = lambda etype, evalue, stb: shown.append(stb)
+    shell.run_cell("from autograder import checks\nraise checks.Wrong('`Z` is not right')")
+    assert shown == [["Wrong: `Z` is not right"]]
+
+
+def test_forbid_takes_dotted_names_and_ignores_missing_modules():
+    with pytest.raises(Wrong, match="hands the work to numpy.rot90"):
+        with checks.forbid("f", "numpy.rot90", "no_such_module.convolve"):
+            np.rot90(np.eye(2))
+    with checks.forbid("f", *checks.BY_HAND_CONVOLUTION):
+        np.pad(np.eye(2), 1).sum()                         # allowed helpers pass
+
+
+def test_by_hand_values_must_come_from_the_students_own_function():
+    W, P = data.E8_1_KERNEL, data.E8_1_IMAGE
+    Z = tc.convolve(W, P, padding=1)
+    with pytest.raises(Wrong, match="does not give it, and this part asks for Z from your own loops"):
+        checks.by_hand("Z", Z, "convolve_by_hand", lambda W, P, padding: np.zeros((8, 8)), (W, P, 1), Z,
+                       forbidden=checks.BY_HAND_CONVOLUTION)
+    with pytest.raises(Wrong, match="hands the work to textbook_core.convolve"):
+        checks.by_hand("Z", Z, "convolve_by_hand", lambda W, P, padding: tc.convolve(W, P, padding=padding),
+                       (W, P, 1), Z, forbidden=checks.BY_HAND_CONVOLUTION)
+    checks.by_hand("Z", Z, "convolve_by_hand", lambda W, P, padding: tc.correlate(W[::-1, ::-1], np.pad(P, padding)),
+                   (W, P, 1), Z, forbidden=("textbook_core.convolve",))
+
+
+@pytest.mark.parametrize("operation", list(checks.BY_HAND_OPERATIONS))
+def test_by_hand_probes_have_ink_on_every_border_and_asymmetric_kernels(operation):
+    for kind in ("visible", "hidden"):
+        cases = checks.by_hand_cases(operation, kind, seed=5)
+        assert len(cases) >= 3 and cases.names == checks.BY_HAND_OPERATIONS[operation]
+        for label, args, _ in cases:
+            image = args[1] if operation != "max_pool" else args[0]
+            assert image[0].any() and image[-1].any() and image[:, 0].any() and image[:, -1].any(), label
+            if operation != "max_pool":
+                W = args[0]
+                assert not np.array_equal(W, W[::-1, ::-1]), label
+        assert any(np.shape(a[1] if operation != "max_pool" else a[0])[0] != np.shape(a[1] if operation != "max_pool"
+                   else a[0])[1] for _, a, _ in cases), "non-square images"
+        checks.check_function("f", checks.by_hand_reference(operation), checks.by_hand_reference(operation), cases)
+
+
+def test_fixed_probes_have_integer_inputs_non_square_windows_and_several_batch_axes():
+    fixed = [checks.max_pool_cases(kind, seed=3)[0] for kind in KINDS] + list(checks.max_pool_cases("visible"))
+    assert any(np.issubdtype(np.asarray(a[1]).dtype, np.integer) for _, a, _ in fixed)
+    assert any(np.ndim(a[2]) == 1 and a[2][0] != a[2][1] for _, a, _ in fixed)
+    assert any(np.ndim(a[1]) >= 5 for _, a, _ in fixed)
+    batch = [np.ndim(c[1][0]) for c in checks.product_cases("db", "batch", seed=3)]
+    assert max(batch) >= 5 and min(batch) == 4

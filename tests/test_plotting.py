@@ -116,7 +116,7 @@ def test_padding_modes_are_valid_same_and_full():
         np.testing.assert_array_equal(image_of(panels[name]), want)
         np.testing.assert_array_equal(grid_texts(panels[name]), np.vectorize(plotting.fmt)(want))
     assert image_of(panels["SAME"]).shape == data.E8_1_IMAGE.shape
-    assert image_of(panels["SAME"])[2, 2] == 5 == image_of(panels["VALID"])[1, 1]   # E8.1: the plus at (2, 2)
+    assert image_of(panels["SAME"])[2, 5] == 4 == image_of(panels["VALID"])[1, 4]   # E8.1: the 7 at (2, 5)
 
 
 def test_sliding_step_shows_the_products_and_the_map_so_far():

@@ -102,7 +102,7 @@ def test_padding_and_stride(state, padding, stride):
 
 def test_convolution_slides_the_rotated_kernel(state):
     state.set_kernel_preset("corner (E8.6)")
-    state.set_shape("plus and L (E8.1)")
+    state.set_shape("L and 7 (E8.1)")
     state.set_operation("convolve")
     np.testing.assert_array_equal(state.output, correlate(data.E8_6_KERNEL[::-1, ::-1], data.E8_1_IMAGE))
     np.testing.assert_array_equal(state.result["K"], data.E8_6_KERNEL[::-1, ::-1])
@@ -215,7 +215,7 @@ def demo():
 
 def test_every_control_reaches_the_state(demo):
     c = demo.controls
-    c["shape"].value = "plus and L (E8.1)"
+    c["shape"].value = "L and 7 (E8.1)"
     c["kernel"].value = "corner (E8.6)"
     c["padding"].value = 1
     c["stride"].value = 2
@@ -282,7 +282,7 @@ def test_a_refused_value_is_the_message_and_the_state_stays(demo):
 
 
 def test_static_fallback_is_the_picture_and_the_text():
-    d = ConvolutionDemo("E8.4 image", "plus (E8.1)", step=-1)
+    d = ConvolutionDemo("E8.4 image", "seven (E8.1)", step=-1)
     bundle = d._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["image/svg+xml"] == d.picture.value and bundle["text/plain"] == d.describe()

@@ -15,10 +15,11 @@ Contents, by source:
 - Figure 8.4: `square`, `diamond`, `shapes_dataset`, `FIGURE_8_4_SQUARE`,
   `FIGURE_8_4_DIAMOND`, `SHAPE_LABELS` -- outlines of squares and diamonds.
 - Figure 8.5: `LINE_KERNELS`, `LINE_KERNEL_NAMES`, `FIGURE_8_5_KERNELS` -- line templates.
-- E8.1: `E8_1_IMAGE`, `E8_1_KERNEL`, `E8_1_KERNEL_DETECTS` -- an 8x8 image, a plus template.
+- E8.1: `E8_1_IMAGE`, `E8_1_KERNEL`, `E8_1_KERNEL_DETECTS` -- an 8x8 image, an L-finding kernel.
 - E8.3: `FONT`, `font_stack` -- a 7x5 bitmap font for A-Z.
 - E8.4 and P8.2: `E8_4_IMAGE`, `P8_2_KERNEL` -- the shift by one pixel.
-- E8.6: `E8_6_KERNEL` -- a kernel that is not symmetric under rot180.
+- E8.5: `E8_5_NEIGHBOURS`, `average_neighbours` -- the averaging transformation.
+- E8.6: `E8_6_KERNEL` -- a kernel with no symmetry (rotation, transpose, flips all differ).
 - P8.1: `P8_1_KERNEL` -- the kernel with values 1..9.
 - Slides "Step 1 - Convolution": `SLIDE_IMAGE`, `SLIDE_DETECTOR`, `SLIDE_FEATURE_MAP`
   (one misprint, see `SLIDE_FEATURE_MAP_ERRATA`) and `IMAGE_KERNELS`.
@@ -54,7 +55,7 @@ __all__ = [
     "LINE_KERNEL_NAMES", "LINE_KERNELS", "FIGURE_8_5_KERNELS",
     "IMAGE_KERNELS", "SLIDE_IMAGE", "SLIDE_DETECTOR", "SLIDE_FEATURE_MAP",
     "SLIDE_FEATURE_MAP_ERRATA", "FONT", "E8_1_IMAGE", "E8_1_KERNEL", "E8_1_KERNEL_DETECTS",
-    "E8_4_IMAGE", "P8_2_KERNEL", "E8_6_KERNEL", "P8_1_KERNEL",
+    "E8_4_IMAGE", "P8_2_KERNEL", "E8_5_NEIGHBOURS", "average_neighbours", "E8_6_KERNEL", "P8_1_KERNEL",
     "NOTES_FILTER", "NOTES_VECTOR", "NOTES_SHIFTED", "NOTES_MATRIX",
 ]
 
@@ -503,37 +504,53 @@ def font_stack(letters=string.ascii_uppercase):
 
 E8_1_IMAGE = _bitmap("""
 ........
-..#.....
-.###....
-..#.....
-.....#..
-.....#..
-.....###
-........
+.....##.
+......#.
+..##..#.
+..##....
+#.......
+#.......
+##.....#
 """)
-"""E8.1: 8x8 binary image (black = 1), designed: a plus centred at (2, 2) and an L whose corner
-is at (6, 5), a vertical stroke at col 5 (rows 4..6) and a horizontal one on row 6 (cols 5..7).
-Also the input of E8.2 (via E8.1's output), E8.5 and E8.6."""
+"""E8.1: 8x8 binary image (black = 1), designed so that the typical mistakes show.
 
-E8_1_KERNEL = _frozen([[0, 1, 0],
-                       [1, 1, 1],
-                       [0, 1, 0]])
-"""E8.1: 3x3 binary kernel, designed: a plus-shaped template.
+It holds an L in the bottom-left corner (a vertical stroke on col 0, rows 5..7, with a foot at
+(7, 1)), a "7" at the top right (a stroke on row 1, cols 5..6, going down col 6 to row 3), a 2x2
+blob at rows 3..4, cols 2..3 and a single pixel in the bottom-right corner (7, 7). Ink touches
+the left, bottom and right borders, so padding on one side only, loops that stop one row or
+column short and windows that miss the border all change the result. The L and the 7 are each
+other's 180-degree rotation (the 7 is the L turned upside down and mirrored), so whatever finds
+one under convolution finds the other under correlation. Also the input of E8.2 (via E8.1's
+output), E8.5 and E8.6."""
 
-Correlated with `E8_1_IMAGE` (stride 1, zero padding 1) it gives its maximum, 5, only at (2, 2),
-the centre of the plus; the L reaches at most 3 (at its corner and next to it). The kernel is
-symmetric under rot180, so convolution and correlation agree here."""
+E8_1_KERNEL = _frozen([[0, 1, 1],
+                       [0, 0, 1],
+                       [0, 0, 1]])
+"""E8.1: 3x3 binary kernel, designed: drawn as a "7" (top row cols 1..2, right column).
 
-E8_1_KERNEL_DETECTS = ("plus-shaped crosses: a horizontal and a vertical stroke crossing at "
-                       "their centres (with no negative weights, also any blob containing one)")
-"""E8.1 (ii): the intended answer to "what types of objects is this kernel good at detecting?"."""
+No symmetry: the kernel, its transpose, its rot180 and its two one-axis flips are five different
+arrays, and so are the five results on `E8_1_IMAGE`. Convolution (8.8) slides ``rot180`` of it,
+an L, so ``convolve(E8_1_KERNEL, E8_1_IMAGE, padding=1)`` is largest (4, the kernel's sum) only
+at (6, 1), on the L; the blob reaches 3. Correlation (8.9) would find the 7 instead."""
+
+E8_1_KERNEL_DETECTS = ("L-shaped corners: a vertical stroke with a short foot to the right at its "
+                       "bottom, the kernel rotated by 180 degrees (with no negative weights, also "
+                       "blobs that cover most of one)")
+"""E8.1 (ii): the intended answer to "what types of objects is this kernel good at detecting?"
+under convolution, which rotates the kernel before it slides."""
 
 E8_4_IMAGE = _frozen([[0, 0, 0, 0, 0],
                       [0, 0, 0, 0, 0],
                       [0, 0, 1, 0, 0],
                       [0, 1, 1, 0, 0],
                       [0, 0, 0, 0, 0]])
-"""E8.4: the 5x5 image printed in the exercise, to be shifted with `P8_2_KERNEL`."""
+"""E8.4: the 5x5 image printed in the exercise, to be shifted with `P8_2_KERNEL`.
+
+Kept as printed for the demonstration. It is sparse: its ink stays away from the borders, so the
+full convolution's first row and last column are zero, and a loop that stops one row short or a
+kernel transposed instead of rotated (for `P8_2_KERNEL`, ``W.T == rot180(W)``) still gives the
+right numbers here. E8.4's convolution function is therefore also graded on probes whose ink
+reaches every border, with non-square images and kernels (`autograder.checks.by_hand_cases`)."""
 
 P8_2_KERNEL = _frozen([[0, 1],
                        [0, 0]])
@@ -546,16 +563,66 @@ pixel (i, j) of the input appears at (i - 1, j + 1). (P8.2's text says the impul
 "one pixel to the left and one pixel up"; "left" is a misprint for "right", as the kernel shows.)
 """
 
+E8_5_NEIGHBOURS = ((0, 0), (0, 1), (1, 0))
+"""E8.5: the averaging transformation's pixels, as (row, col) offsets from the output pixel: the
+pixel itself, its right neighbour and its lower neighbour (see `average_neighbours`)."""
+
+
+def average_neighbours(image, offsets=E8_5_NEIGHBOURS):
+    """E8.5: each output pixel is the mean of the input pixels at `offsets` from it (zeros outside).
+
+    image (rows, cols) -> (rows, cols), float64.
+
+    The transformation is linear and position invariant, so (P8.2) it is a convolution; its
+    kernel is its impulse response, which is the template of `offsets` rotated by 180 degrees.
+    With the default offsets the template is not symmetric under rotation, so the convolution
+    kernel and the correlation kernel (E8.5 iii) differ.
+
+    Parameters
+    ----------
+    image : array_like, 2-D
+    offsets : sequence of (int, int)
+        Offsets (d_row, d_col), each in -1..1, of the pixels averaged.
+
+    Examples
+    --------
+    >>> average_neighbours([[3, 0], [0, 0]])
+    array([[1., 0.],
+           [0., 0.]])
+    >>> average_neighbours([[0, 3], [3, 0]])
+    array([[2., 1.],
+           [1., 0.]])
+    >>> average_neighbours([[1, 2]], offsets=((0, 2),))
+    Traceback (most recent call last):
+    ...
+    ValueError: offset (0, 2) must have both parts in -1..1
+    """
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"image must be 2-D (rows, cols), got shape {a.shape}")
+    padded = np.pad(a, 1)
+    total = np.zeros_like(a)
+    for d_row, d_col in offsets:
+        if not (-1 <= d_row <= 1 and -1 <= d_col <= 1):
+            raise ValueError(f"offset {(d_row, d_col)} must have both parts in -1..1")
+        total += padded[1 + d_row:1 + d_row + a.shape[0], 1 + d_col:1 + d_col + a.shape[1]]
+    return total / len(offsets)
+
+
 E8_6_KERNEL = _frozen([[1, -1, -1],
                        [1, -1, -1],
-                       [1, 1, 1]])
-"""E8.6: 3x3 convolution kernel, designed: an L-shaped (bottom-left) corner detector.
+                       [1, 1, -1]])
+"""E8.6: 3x3 kernel K of +1 and -1 entries, designed with no symmetry.
 
-It is not symmetric under rot180, so convolution (8.8) and correlation (8.9) differ. Correlated
-(valid, stride 1) with `E8_1_IMAGE` it scores 5 on the window whose top-left pixel is (4, 5),
-exactly on the L; convolution flips it into ``rot180 = [[1, 1, 1], [-1, -1, 1], [-1, -1, 1]]``,
-a top-right corner detector, which does not see the L. The correlation kernel that reproduces
-the convolution (E8.6 iii) is that flipped kernel."""
+It is a template for the L of `E8_1_IMAGE` (+1 on the L's four pixels, a vertical stroke of three
+with a foot of one, -1 around it). K, its transpose, its rot180 and its two one-axis flips are five different arrays, and their
+correlations with `E8_1_IMAGE` are five different 6x6 arrays, so rotating, transposing and
+flipping one axis only can all be told apart. Correlated (8.9, valid, stride 1) with
+`E8_1_IMAGE` it scores 4 only on the window whose top-left pixel is (5, 0), exactly on the L;
+convolution (8.8) slides ``rot180(K) = [[-1, 1, 1], [-1, -1, 1], [-1, -1, 1]]``, a template for
+the 7, and scores 4 only at (1, 4), on the 7. The convolution output is neither the correlation
+output rotated nor its negative. The correlation kernel that reproduces the convolution (E8.6
+iii) is ``rot180(K)``."""
 
 P8_1_KERNEL = _frozen([[7, 8, 9],
                        [4, 5, 6],

@@ -39,6 +39,9 @@ PACKAGES = ("textbook_core",)
 """Copied whole (every ``.py`` file, rewritten where needed)."""
 
 CHECKS = "autograder/checks.py"
+ANSWER_KEY = "autograder/answer_key.json"
+RECORDER = "autograder/recorder.py"
+"""Shipped as it is: the visible checks' `forbid` records calls with it, as the grader does."""
 
 
 class EditionError(ValueError):
@@ -382,11 +385,16 @@ def library_files(root, solutions, release_sources):
                 source = drop_exercise_derivations(source, stubbed)
             files[relative] = source
     files["autograder/__init__.py"] = (
-        '"""The Chapter 8 exercises\' visible checks (student edition): `autograder.checks` only.\n\n'
+        '"""The Chapter 8 exercises\' visible checks (student edition): `autograder.checks`\n'
+        'and the call recorder its hand-off checks use (`autograder.recorder`).\n\n'
         'Grading runs on your instructor\'s machine; this package holds what the released notebooks\n'
         'import while you work."""\n')
     checks_source = (root / CHECKS).read_text(encoding="utf-8")
     files[CHECKS] = visible_checks(checks_source, used_checks(release_sources), solutions)
+    files[RECORDER] = (root / RECORDER).read_text(encoding="utf-8")
+    key = root / ANSWER_KEY
+    if key.is_file():   # the visible checks' digests and hints (no answers): checks.verify reads it
+        files[ANSWER_KEY] = key.read_text(encoding="utf-8")
     unknown = set(REFERENCE_ANSWERS) - {CHECKS} - set(files)
     if unknown:
         raise EditionError(f"REFERENCE_ANSWERS names files the edition does not ship: {sorted(unknown)}")

@@ -15,7 +15,7 @@ from textbook_core.plotting import fmt, sliding_step
 SHAPES = {
     "square (Figure 8.4)": data.FIGURE_8_4_SQUARE,
     "diamond (Figure 8.4)": data.FIGURE_8_4_DIAMOND,
-    "plus and L (E8.1)": data.E8_1_IMAGE,
+    "L and 7 (E8.1)": data.E8_1_IMAGE,
     "face (slides, 7x7)": data.SLIDE_IMAGE,
     "E8.4 image": data.E8_4_IMAGE,
     **{f"letter {c} (E8.3)": data.FONT[c] for c in "AHOX"},
@@ -27,7 +27,7 @@ SHAPES = {
 KERNELS = {
     **{f"{name} (Figure 8.5)": K for name, K in data.FIGURE_8_5_KERNELS.items()},
     "feature detector (slides)": data.SLIDE_DETECTOR,
-    "plus (E8.1)": data.E8_1_KERNEL,
+    "seven (E8.1)": data.E8_1_KERNEL,
     "corner (E8.6)": data.E8_6_KERNEL,
     "shift (P8.2)": data.P8_2_KERNEL,
     **{f"{name.replace('_', ' ')} (slides)": K for name, K in data.IMAGE_KERNELS.items()},
