@@ -30,6 +30,7 @@ Traceback (most recent call last):
 autograder.checks.Wrong: `Z` has shape (2, 3), but the answer has shape (2, 2).
 """
 import contextlib
+import hashlib
 import itertools
 import string
 import sys
@@ -43,7 +44,7 @@ __all__ = [
     "Wrong", "answer_array", "shape", "compare", "conv_alternatives", "choice",
     "check_function", "forbid", "max_pool_cases", "product_cases", "size_cases",
     "same_padding_reference", "font_signatures", "font_collisions", "check_font_kernels",
-    "shapes_network", "check_shapes_network", "random_seed", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
+    "shapes_network", "check_shapes_network", "random_seed", "grading_context", "drawn_seeds", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
 ]
 
 ATOL = 1e-6
@@ -244,9 +245,83 @@ def choice(name, value, options, correct=None):
 # Functions on probes
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# Seeds of the random probes: the same on every grading of the same submission
+# ---------------------------------------------------------------------------------------------
+
+_SEEDING = {"key": ("", "", "", ""), "replay": None, "drawn": [], "auto": True}
+
+
+def grading_context(assignment="", student="", grade_id="", salt="", *, seeds=None):
+    """Fix the seeds `random_seed` returns from now on (the grader calls this before a test cell).
+
+    Parameters
+    ----------
+    assignment, student, grade_id : str
+        Whose cell is checked: the seeds follow from these (and `salt`) alone, so every grading
+        of the same submission draws the same probes, on any machine.
+    salt : str
+        Mixed into the seeds; the grader passes a digest of the test cell's instructor source,
+        which students never see, so that they cannot compute their own probes.
+    seeds : list of int, optional
+        A replay: the next calls return exactly these (the ones recorded with a grade, in
+        ``results["seeds"]`` of `autograder.grading.grade_notebook` and in the graded cell's
+        metadata), then more derived from the context.
+    """
+    _SEEDING.update(key=(str(assignment), str(student), str(grade_id), str(salt)), drawn=[], auto=False,
+                    replay=None if seeds is None else [int(s) for s in seeds])
+
+
 def random_seed():
-    """A fresh seed for the random probes, drawn from the operating system at grading time."""
-    return int(np.random.SeedSequence().entropy % (2 ** 32))
+    """A seed for random probes: fixed by the grading context and by the number drawn before it.
+
+    While grading, the context is the assignment, the student and the test cell
+    (`grading_context`); outside grading (nbgrader's validate, a student's own kernel) it is
+    the cell being run, so running a cell again draws the same seeds. Never from the operating
+    system's entropy: a regrade gives the same marks.
+
+    >>> grading_context("ch08", "ada", "e8_08_basic_hidden")
+    >>> first = [random_seed(), random_seed()]
+    >>> grading_context("ch08", "ada", "e8_08_basic_hidden")
+    >>> [random_seed(), random_seed()] == first, first[0] != first[1], drawn_seeds() == first
+    (True, True, True)
+    >>> grading_context(seeds=[7])
+    >>> random_seed()
+    7
+    >>> grading_context()
+    """
+    drawn, replay = _SEEDING["drawn"], _SEEDING["replay"]
+    if replay is not None and len(drawn) < len(replay):
+        seed = replay[len(drawn)]
+    else:
+        key = "\0".join(_SEEDING["key"] + (str(len(drawn)),))
+        seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
+    drawn.append(seed)
+    return seed
+
+
+def drawn_seeds():
+    """The seeds `random_seed` returned since the context was last set."""
+    return list(_SEEDING["drawn"])
+
+
+def _new_cell(info=None):
+    """IPython's pre_run_cell event: outside grading, each cell is its own seed context."""
+    if _SEEDING["auto"]:
+        cell = getattr(info, "raw_cell", "") or ""
+        _SEEDING.update(key=("", "", "cell " + hashlib.sha256(cell.encode("utf-8")).hexdigest()[:16], ""),
+                        drawn=[], replay=None)
+
+
+def _follow_cells():
+    """Register `_new_cell` with the IPython shell this module runs in, if any (once)."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None and not getattr(shell, "_autograder_seed_hook", False):
+        shell.events.register("pre_run_cell", _new_cell)
+        shell._autograder_seed_hook = True
+
+
+_follow_cells()
 
 
 @contextlib.contextmanager

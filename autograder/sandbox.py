@@ -23,7 +23,8 @@ dies with the grader (``--die-with-parent``). Resource limits (``setrlimit``, in
 bwrap): address space, CPU seconds, file size, open files, no core dumps. A seccomp filter
 refuses ``fork``, ``vfork`` and any ``clone`` that is not a new thread, so the student's code
 cannot start processes (a fork bomb fails with ``PermissionError``); threads are allowed and
-share the address-space limit. Wall-clock limits are the grader's: it kills the process.
+share the address-space limit. Time limits are the grader's: it kills the process when a request
+uses up its CPU seconds or, long after, its wall-clock backstop (`autograder.timing`).
 """
 import ast
 import atexit
@@ -41,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import wire
+from . import timing, wire
 from .course import REFERENCE_ANSWERS, Limits
 
 SANDBOX_LIB = "/sandbox/lib"
@@ -68,11 +69,16 @@ class SandboxUnavailable(RuntimeError):
 
 
 class SessionError(RuntimeError):
-    """The sandboxed process cannot be used (it ended, timed out or broke the protocol)."""
+    """The sandboxed process cannot be used (it ended, timed out or broke the protocol).
 
-    def __init__(self, kind, message):
+    For a timeout, ``clock`` says which limit ran out: "cpu" (the code used its CPU seconds) or
+    "wall" (the wall-clock backstop, before the CPU limit); None otherwise.
+    """
+
+    def __init__(self, kind, message, clock=None):
         super().__init__(message)
         self.kind = kind   # "timeout", "ended", "protocol", "too-large"
+        self.clock = clock
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +274,7 @@ class Sandbox:
         env = {"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONPATH": SANDBOX_LIB, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
                "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
-               "OPENBLAS_NUM_THREADS": "1",
+               "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde",
                "AUTOGRADER_SESSION": label}
         args.append("--clearenv")
@@ -323,12 +329,20 @@ class Session:
             if seccomp_fd is not None:
                 os.close(seccomp_fd)
         self.fd_in, self.fd_out = self.process.stdout.fileno(), self.process.stdin.fileno()
-        self.alive = True
+        self.alive, self._pids, self.final_cpu = True, None, 0.0
+        startup = timing.Limit(self.limits.startup_timeout, self.limits.startup_timeout * self.limits.wall_factor)
         try:
-            self._reply(time.monotonic() + self.limits.startup_timeout)
+            self._await(startup, time.monotonic() + startup.wall, 0.0)
         except SessionError as error:
             self.close()
             raise SandboxUnavailable(f"the sandbox did not start ({error}). bwrap said:\n{self.diagnostics()}") from None
+        self._pids = timing.descendants(self.process.pid)   # fixed from now on: no new processes
+
+    def cpu_seconds(self):
+        """CPU seconds the sandboxed processes have used (read from /proc; final once it ended)."""
+        if not self.alive or self.process.returncode is not None:
+            return self.final_cpu
+        return timing.process_cpu(self._pids if self._pids is not None else timing.descendants(self.process.pid))
 
     def diagnostics(self):
         self.stderr.seek(0)
@@ -372,24 +386,48 @@ class Session:
         return f"the Python process ended (exit code {code})"
 
     def request(self, message, timeout):
-        """Send `message`, wait at most `timeout` seconds for the reply; `SessionError` on failure."""
+        """Send `message` and wait for the reply; `SessionError` on failure.
+
+        `timeout` is a `timing.Limit` (CPU seconds of the sandboxed process, and a wall-clock
+        backstop) or a number of seconds for both.
+        """
         if not self.alive:
             raise SessionError("ended", "the Python process has already ended")
-        deadline = time.monotonic() + timeout
+        limit = timing.Limit.of(timeout)
+        deadline, start_cpu = time.monotonic() + limit.wall, self.cpu_seconds()
         data = wire.pack(message)
         try:
             while data:
                 wait = deadline - time.monotonic()
                 if wait <= 0:
                     self.kill()
-                    raise SessionError("timeout", "did not read its input within the time limit")
+                    raise SessionError("timeout", "did not read its input within the time limit",
+                                       self._clock(limit, start_cpu))
                 _, ready, _ = select.select([], [self.fd_out], [], wait)
                 if ready:
                     data = data[os.write(self.fd_out, data):]
         except (BrokenPipeError, OSError):
             self.kill()
             raise SessionError("ended", self._ending()) from None
-        return self._reply(deadline)
+        return self._await(limit, deadline, start_cpu)
+
+    def _await(self, limit, deadline, start_cpu):
+        """The reply, waited for under `limit` (CPU since `start_cpu`, wall until `deadline`)."""
+        try:
+            timing.wait_readable(self.fd_in, limit, self.cpu_seconds, start_cpu)
+        except timing.TimedOut as out:
+            self.kill()
+            raise SessionError("timeout", str(out), out.clock) from None
+        try:
+            return self._reply(deadline)
+        except SessionError as error:   # a reply begun, but not finished before the backstop
+            if error.kind == "timeout":
+                raise SessionError("timeout", str(error), self._clock(limit, start_cpu)) from None
+            raise
+
+    def _clock(self, limit, start_cpu):
+        """Which clock ran out for a request stopped at its wall-clock deadline."""
+        return "cpu" if self.final_cpu - start_cpu >= limit.cpu else "wall"
 
     def _room(self):
         """Bytes of values a reply may carry (the frame limit, less room for the envelope)."""
@@ -440,6 +478,8 @@ class Session:
 
     def kill(self):
         """End the process (and with it everything in the sandbox)."""
+        if self.alive and self.process.returncode is None:
+            self.final_cpu = self.cpu_seconds()
         self.alive = False
         if self.process.returncode is None:   # not reaped yet, so its pid is still its own
             try:
