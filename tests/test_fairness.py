@@ -1,0 +1,362 @@
+"""Grades a lecturer can defend: the same marks every time, and time limits that never cost points.
+
+1. Seeds: `checks.random_seed` is fixed by the assignment, the student and the cell (never the
+   operating system's entropy), recorded with the grade, and replayable.
+2. Time: student code is limited by CPU seconds; code that only waits (a starved process looks
+   the same) is not stopped before the wall-clock backstop; a probe stopped by the backstop is
+   retried, and if it happens again the part is flagged for the instructor instead of scored 0;
+   busy code runs out of CPU and that counts.
+3. The sample submissions graded three times (different hash seeds, BLAS threads, and the last
+   time with every core busy) get the same points and the same feedback, cell by cell; under
+   load the solution keeps full marks. Load is measured as a count and a ratio, never timed.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import attacks, checks, grading, pipeline, samples, timing
+from autograder.course import NOTEBOOKS, Course, Limits
+from autograder.sandbox import Sandbox
+
+HERE = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Seeds
+# ---------------------------------------------------------------------------------------------
+
+def seeds_of(*context, n=3):
+    checks.grading_context(*context)
+    try:
+        return [checks.random_seed() for _ in range(n)]
+    finally:
+        checks.grading_context()
+
+
+def test_seeds_follow_the_grading_context_and_nothing_else():
+    first = seeds_of("ch08", "ada", "e8_08_basic_hidden", "salt")
+    assert first == seeds_of("ch08", "ada", "e8_08_basic_hidden", "salt")
+    assert len(set(first)) == 3, "several calls in one cell get different seeds"
+    for other in (("ch09", "ada", "e8_08_basic_hidden", "salt"), ("ch08", "ben", "e8_08_basic_hidden", "salt"),
+                  ("ch08", "ada", "e8_08_ties_hidden", "salt"), ("ch08", "ada", "e8_08_basic_hidden", "")):
+        assert not set(seeds_of(*other)) & set(first), other
+    assert all(0 <= s < 2 ** 32 for s in first)
+
+
+def test_a_replay_returns_the_recorded_seeds_then_derived_ones():
+    derived = seeds_of(n=3)[2]
+    checks.grading_context(seeds=[11, 22])
+    try:
+        assert [checks.random_seed(), checks.random_seed(), checks.random_seed()] == [11, 22, derived]
+        assert checks.drawn_seeds() == [11, 22, derived]
+        checks.grading_context(seeds=[11])
+        replayed, direct = checks.max_pool_cases("overlap"), checks.max_pool_cases("overlap", seed=11)
+        assert [label for label, _, _ in replayed] == [label for label, _, _ in direct]
+        assert all(np.array_equal(a, b) for (_, x, _), (_, y, _) in zip(replayed, direct) for a, b in zip(x, y))
+    finally:
+        checks.grading_context()
+
+
+def test_outside_grading_each_cell_is_its_own_context():
+    class Info:
+        def __init__(self, raw_cell):
+            self.raw_cell = raw_cell
+
+    try:
+        runs = []
+        for cell in ("probes = checks.max_pool_cases('basic')", "other cell", "probes = checks.max_pool_cases('basic')"):
+            checks._SEEDING["auto"] = True
+            checks._new_cell(Info(cell))
+            runs.append([checks.random_seed(), checks.random_seed()])
+        assert runs[0] == runs[2] != runs[1]
+        checks.grading_context("ch08", "ada", "x")        # the grader's context is not reset by a cell
+        before = checks.random_seed()
+        checks._new_cell(Info("anything"))
+        assert checks.random_seed() == seeds_of("ch08", "ada", "x", n=2)[1] != before
+    finally:
+        checks.grading_context()
+        checks._SEEDING["auto"] = True
+
+
+SEED_SCRIPT = """
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+for cell in ["from autograder import checks", "print(checks.random_seed(), checks.random_seed())",
+             "print(checks.random_seed(), checks.random_seed())", "print(sorted({'b', 'a'}))"]:
+    shell.run_cell(cell)
+"""
+
+
+def test_seeds_are_the_same_in_every_process_whatever_the_hash_seed():
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        run = subprocess.run([sys.executable, "-c", SEED_SCRIPT], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout.split("\n"))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == outputs[0][1], "running a cell again in a student's kernel draws the same seeds"
+
+
+def test_apply_results_records_the_seeds_in_the_graded_cell():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"grade_id": "t"}})])
+    nb, _ = grading.apply_results(nb, {}, {"outputs": {0: []}, "manual": {}, "seeds": {"t": [5, 6]}})
+    assert nb.cells[0].metadata["autograder"]["seeds"] == [5, 6]
+    assert "checks.grading_context(seeds=[5, 6])" in timing.seed_note([5, 6])
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Time limits: CPU seconds, a wall-clock backstop, retries, flags
+# ---------------------------------------------------------------------------------------------
+
+HANG = "/home/student/release/HANG"
+WAIT_WHILE_HANG = f"import os, time\nwhile os.path.exists({HANG!r}):\n    time.sleep(0.02)\n"
+"""Student code that waits, using no CPU, while the test holds a file: a starved process looks
+like this to the grader (CPU time standing still while the clock runs)."""
+
+
+@pytest.fixture
+def notebook_run(tmp_path):
+    runs = []
+
+    def make(hang=False, **limits):
+        release = tmp_path / f"release{len(runs)}"
+        release.mkdir()
+        if hang:
+            (release / "HANG").write_text("wait")
+        limits = Limits(**limits)
+        run = grading.NotebookRun(Sandbox(limits, release), [], limits, grading.LibraryUse([]), ("ch08", "ada"))
+        run.release = release
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        if run.session is not None:
+            run.session.close()
+
+
+def error_text(outputs):
+    return " ".join(f"{o['ename']}: {o['evalue']}" for o in outputs if o.get("output_type") == "error")
+
+
+def release_when(run, condition):
+    """Delete the run's HANG file once `condition(run)` holds (a thread; returns it)."""
+    def watch():
+        deadline = time.monotonic() + 300
+        while not condition(run) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (run.release / "HANG").unlink()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_waiting_is_not_computing_so_it_is_not_stopped(notebook_run):
+    run = notebook_run(cell_timeout=1, call_timeout=0.5, notebook_timeout=2, wall_factor=30)
+    assert not error_text(run.run_student_cell("import time\ntime.sleep(1.5)\nx = 1"))     # 1.5 s > 1 s by the clock
+    assert not error_text(run.run_student_cell("def f(x):\n    time.sleep(1)\n    return x + 1"))
+    outputs, manual = run.run_test_cell("t", "assert f(1) == 2, 'wrong'", {})
+    assert manual is None and not error_text(outputs)
+    assert not error_text(run.run_student_cell("time.sleep(1)\ny = 2"))   # 3.5 s by the clock > notebook's 2 s
+    assert run.restarts == 0
+
+
+def test_busy_code_runs_out_of_cpu_time_and_that_counts(notebook_run):
+    run = notebook_run(cell_timeout=1, call_timeout=0.5, wall_factor=30)
+    text = error_text(run.run_student_cell("while True:\n    pass"))
+    assert "ran longer than 1 s and was stopped: it used up its 1 s of CPU time" in text
+    assert run.undecided == []
+    assert not error_text(run.run_student_cell("def g(x):\n    while x:\n        pass\n    return 0"))
+    restarts = run.restarts
+    outputs, manual = run.run_test_cell("t", "g(1)", {})
+    assert manual is None and "`g` did not return within 0.5 s of CPU time on this probe" in error_text(outputs)
+    assert run.restarts == restarts + 1, "the probe was retried once, in a fresh process, before it counted"
+
+
+def test_a_probe_stopped_by_the_backstop_is_retried_and_keeps_its_points(notebook_run):
+    run = notebook_run(hang=True, cell_timeout=2, call_timeout=0.5, wall_factor=4)   # backstop 2 s
+    assert not error_text(run.run_student_cell("def h(x):\n" + "".join("    " + line + "\n" for line in
+                                                                      WAIT_WHILE_HANG.splitlines()) + "    return x + 1"))
+    watcher = release_when(run, lambda r: r.restarts >= 1)   # the machine recovers before the retry
+    outputs, manual = run.run_test_cell("t", "assert h(1) == 2, 'wrong'", {})
+    watcher.join()
+    assert manual is None and not error_text(outputs) and run.restarts == 1
+
+
+def test_a_probe_stopped_by_the_backstop_twice_is_flagged_not_scored_zero(notebook_run):
+    run = notebook_run(hang=True, cell_timeout=2, call_timeout=0.5, wall_factor=4)
+    run.run_student_cell("def h(x):\n" + "".join("    " + line + "\n" for line in WAIT_WHILE_HANG.splitlines())
+                         + "    return x + 1")
+    outputs, manual = run.run_test_cell("t", "assert h(1) == 2, 'wrong'", {})
+    assert manual and "wall-clock backstop (2 tries)" in manual
+    assert "ManualGradingNeeded" in error_text(outputs) and "flagged for your instructor" in error_text(outputs)
+
+
+def test_a_cell_stopped_by_the_backstop_flags_only_the_parts_that_need_it(notebook_run):
+    run = notebook_run(hang=True, cell_timeout=0.5, wall_factor=4)
+    text = error_text(run.run_student_cell(WAIT_WHILE_HANG + "Z = 1"))
+    assert "wall-clock backstop (2 tries)" in text and "flagged for your instructor" in text
+    assert not error_text(run.run_student_cell("Y = 2"))
+    outputs, manual = run.run_test_cell("needs_Z", "assert Z == 1", {})
+    assert manual and "A cell it depends on was stopped" in manual
+    outputs, manual = run.run_test_cell("needs_Y", "assert Y == 3, 'Y is wrong'", {})
+    assert manual is None and "Y is wrong" in error_text(outputs)
+
+
+def test_the_notebook_budget_is_cpu_time(notebook_run):
+    run = notebook_run(cell_timeout=5, notebook_timeout=3, wall_factor=30)
+    spin = "t = time.process_time()\nwhile time.process_time() - t < 1.6:\n    pass"
+    assert not error_text(run.run_student_cell("import time\ntime.sleep(3.5)"))   # over 3 s by the clock
+    assert not error_text(run.run_student_cell(spin))
+    assert not error_text(run.run_student_cell(spin))
+    assert "not run: the notebook used up its 3 s of CPU time" in error_text(run.run_student_cell("x = 1"))
+
+
+def test_limits_refuse_a_backstop_shorter_than_the_cpu_limit():
+    with pytest.raises(ValueError, match="wall_factor=0.5 must be at least 1"):
+        Limits(wall_factor=0.5)
+    with pytest.raises(ValueError, match="retries=-1 must be a whole number"):
+        Limits(retries=-1)
+    with pytest.raises(ValueError, match="wall=1 must be at least the CPU limit cpu=2"):
+        timing.Limit(2, 1)
+
+
+def test_cpu_time_of_a_process_tree_counts_its_children():
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.5:\n    pass\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 60
+        while timing.process_cpu(timing.descendants(os.getpid())) - timing.process_cpu([os.getpid()]) < 0.4:
+            assert time.monotonic() < deadline, "the child's CPU time never showed"
+            time.sleep(0.05)
+        assert child.pid in timing.descendants(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. The sample submissions graded three times, the last time with every core busy
+# ---------------------------------------------------------------------------------------------
+
+def differing_notebooks(student, solution):
+    """The notebooks of a sample submission that differ from the solution's (only those are graded
+    for the typical mistakes; the solution and the blank release are graded whole)."""
+    notebooks = samples.submission(student)
+    if student.id in ("solution", "blank"):
+        return notebooks
+    return {name: nb for name, nb in notebooks.items() if nb != solution.get(name)}
+
+
+def busy_loops(n):
+    return [subprocess.Popen([sys.executable, "-c", "while True:\n    pass"]) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def rounds(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fairness")
+    course = Course(release=tmp / "release", work=tmp / "work", limits=attacks.LIMITS)
+    pipeline.build_release(course)
+    students = samples.sample_students()
+    solution = samples.submission(samples.Student("solution"))
+    inbox = tmp / "inbox"
+    for student in students:
+        for name, nb in differing_notebooks(student, solution).items():
+            (inbox / student.id).mkdir(parents=True, exist_ok=True)
+            (inbox / student.id / f"{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    ids = pipeline.collect(inbox, course)
+    (tmp / "limits.json").write_text(json.dumps(asdict(attacks.LIMITS)))
+
+    def start(name, **env):
+        environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        environment.update(env)
+        return subprocess.Popen([sys.executable, str(HERE / "regrade_round.py"), str(course.path("work")),
+                                 str(course.path("release")), str(tmp / "limits.json"), str(tmp / f"{name}.json"),
+                                 *ids], env=environment)
+
+    def finish(process):
+        assert process.wait(timeout=1800) == 0
+
+    first, second = start("first", PYTHONHASHSEED="1", OPENBLAS_NUM_THREADS="2"), \
+        start("second", PYTHONHASHSEED="2", OPENBLAS_NUM_THREADS="1")
+    finish(first)
+    finish(second)
+    cores = os.cpu_count() or 1
+    loops = busy_loops(2 * cores)   # same priority as the grader
+    try:
+        begin, wall = timing.process_cpu(p.pid for p in loops), time.monotonic()
+        finish(start("loaded", PYTHONHASHSEED="3"))
+        busy = (timing.process_cpu(p.pid for p in loops) - begin) / (time.monotonic() - wall)
+        alive = sum(p.poll() is None for p in loops)
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+    print(f"\nloaded round: {alive} of {len(loops)} busy-loop processes ran throughout, using {busy:.2f} of "
+          f"{cores} cores (ratio {busy / cores:.2f})")
+    results = {name: json.loads((tmp / f"{name}.json").read_text()) for name in ("first", "second", "loaded")}
+    return dict(results=results, ids=list(ids), alive=alive, loops=len(loops))
+
+
+def cell_differences(a, b):
+    found = []
+    for student in sorted(set(a) | set(b)):
+        for notebook in sorted(set(a.get(student, {})) | set(b.get(student, {}))):
+            x, y = a.get(student, {}).get(notebook), b.get(student, {}).get(notebook)
+            if x is None or y is None:
+                found.append(f"{student}/{notebook}: graded once only")
+                continue
+            for key in ("points", "manual", "seeds", "outputs"):
+                for cell in sorted(set(x[key]) | set(y[key])):
+                    if x[key].get(cell) != y[key].get(cell):
+                        found.append(f"{student}/{notebook} {key} {cell}: {x[key].get(cell)} != {y[key].get(cell)}")
+    return found
+
+
+def test_grading_the_samples_three_times_gives_the_same_points_and_feedback_cell_by_cell(rounds):
+    results = rounds["results"]
+    assert set(results["first"]) == set(rounds["ids"]) and len(rounds["ids"]) == len(samples.sample_students())
+    assert set(results["first"]["solution"]) == set(NOTEBOOKS)
+    cells = sum(len(nb["points"]) for student in results["first"].values() for nb in student.values())
+    print(f"\n{cells} graded cells in {len(rounds['ids'])} sample submissions, compared over 3 gradings")
+    for other in ("second", "loaded"):
+        assert cell_differences(results["first"], results[other]) == [], other
+
+
+def test_random_probes_are_recorded_and_differ_between_students(rounds):
+    first = rounds["results"]["first"]
+    drawn = [(student, notebook, grade_id, seeds) for student, nbs in first.items() for notebook, nb in nbs.items()
+             for grade_id, seeds in nb["seeds"].items() if seeds]
+    assert any(notebook == "e8_08" for _, notebook, _, _ in drawn)
+    pairs = 0
+    for student, notebook, grade_id, seeds in drawn:
+        for other, other_notebook, other_id, other_seeds in drawn:
+            if other != student and (other_notebook, other_id) == (notebook, grade_id):
+                pairs += 1
+                assert set(seeds).isdisjoint(other_seeds), (student, other, grade_id)
+        record = first[student][notebook]
+        if record["points"][grade_id][0] < record["points"][grade_id][1]:   # a failed cell shows its seeds
+            shown = "".join(o.get("text", "") for o in record["outputs"][record["index"][grade_id]])
+            assert timing.seed_note(seeds) in shown, (student, grade_id)
+    assert pairs, "some cell drew seeds for two students"
+
+
+def test_the_solution_keeps_full_marks_with_every_core_busy(rounds):
+    assert rounds["alive"] == rounds["loops"] == 2 * (os.cpu_count() or 1)
+    loaded = rounds["results"]["loaded"]["solution"]
+    lost = {g: p for nb in loaded.values() for g, p in nb["points"].items() if p[0] != p[1]}
+    assert lost == {} and all(nb["manual"] == {} for nb in loaded.values())
+    assert sum(p[1] for nb in loaded.values() for p in nb["points"].values()) > 0
