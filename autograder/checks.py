@@ -749,7 +749,8 @@ def shapes_outputs(net, images):
     """The softmax outputs a^3 of `net` for `images` (Q, 15, 15) -> (Q, 2), in one vectorised pass."""
     from textbook_core import network
 
-    return network.forward(net, np.asarray(images, dtype=np.float64)[:, None])["A"][-1]
+    with np.errstate(over="ignore", invalid="ignore"):   # huge weights: NaN outputs, reported by the check
+        return network.forward(net, np.asarray(images, dtype=np.float64)[:, None])["A"][-1]
 
 
 def unseen_shapes():
