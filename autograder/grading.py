@@ -332,14 +332,10 @@ def _bind(value, what, runner):
     return value
 
 
-def free_names(source):
-    """Names a test cell reads and never binds itself (nor gets from Python's builtins).
-
-    >>> sorted(free_names("import numpy as np\\nK = data.K\\nchecks.compare('Z', Z, np.rot90(K))"))
-    ['Z', 'checks', 'data']
-    """
+def _loads_and_binds(tree):
+    """The names an AST reads and the names it binds (assignments, definitions, imports, arguments)."""
     loaded, bound = set(), set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -348,6 +344,16 @@ def free_names(source):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+    return loaded, bound
+
+
+def free_names(source):
+    """Names a test cell reads and never binds itself (nor gets from Python's builtins).
+
+    >>> sorted(free_names("import numpy as np\\nK = data.K\\nchecks.compare('Z', Z, np.rot90(K))"))
+    ['Z', 'checks', 'data']
+    """
+    loaded, bound = _loads_and_binds(ast.parse(source))
     return {n for n in loaded - bound if not hasattr(builtins, n)}
 
 
@@ -359,19 +365,7 @@ def bound_names(source):
     ['Z', 'f', 'np', 'x', 'y']
     """
     tree = parse_cell(source)
-    if tree is None:
-        return None
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
+    return None if tree is None else _loads_and_binds(tree)[1]
 
 
 _SETUP = {}
@@ -413,6 +407,7 @@ class NotebookRun:
         self.sandbox, self.files, self.limits, self.use = sandbox, files, limits, use
         self.assignment, self.student = context
         self.session, self.history, self.restarts, self.broken, self.stopped = None, [], 0, None, []
+        self.retried = 0      # restarts for a retry, which `Limits.max_restarts` does not count
         self.started, self.cpu_done = time.monotonic(), 0.0
         self.undecided = []   # (names the stopped code binds, or None for all; reason)
         self.seeds = {}       # grade id -> the seeds its checks drew (`checks.random_seed`)
@@ -454,8 +449,8 @@ class NotebookRun:
         if self.broken:
             return False
         if self.session is not None:
-            if self.restarts >= self.limits.max_restarts:
-                self.broken = f"it ended {self.restarts + 1} times; the grader stopped restarting it"
+            if self.restarts - self.retried >= self.limits.max_restarts:
+                self.broken = f"it ended {self.restarts - self.retried + 1} times; the grader stopped restarting it"
                 return False
             over = self.out_of_time()
             if over:
@@ -492,7 +487,8 @@ class NotebookRun:
             except SessionError as error:
                 failure = error
                 if error.kind == "timeout" and error.clock == "wall":
-                    continue   # the machine may have been too busy: again, in a fresh process
+                    self.retried += 1   # the machine may have been too busy: again, in a fresh process
+                    continue
                 break
             self.history.append(source)
             return [o for o in outputs if isinstance(o, dict)]
@@ -540,6 +536,7 @@ class NotebookRun:
                 self.session.kill()
             if outcome["done"] != "retry" or final:
                 break
+            self.retried += self.session is not None and not self.session.alive
         seeds = self.seeds[grade_id] = [int(s) for s in outcome.get("seeds", [])]
         if outcome["done"] == "failed" and self.undecided:
             names = free_names(source)
@@ -579,6 +576,7 @@ class NotebookRun:
             except SessionError as error:   # e.g. a value whose conversion never returns
                 wall = error.kind == "timeout" and error.clock == "wall"
                 if wall and not final:
+                    self.retried += 1
                     return False
                 if error.kind != "timeout":
                     reason = str(error)
