@@ -795,17 +795,16 @@ def check_shapes_network(net, images, labels, *, confidence=None, what=None, cal
         raise Wrong("The outputs are not softmax probabilities.")
     predicted = a.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
-    example = f"; for example data.{calls[wrong[0]]}" if calls is not None and wrong.size else ""
     if wrong.size:
         counts = [f"{np.sum(labels[wrong] == k)} {data.SHAPE_LABELS[k]}{'s' if np.sum(labels[wrong] == k) != 1 else ''}"
                   for k in range(SHAPE_CLASSES) if np.any(labels[wrong] == k)]
-        raise Wrong(f"The network gets {wrong.size} of {what} wrong ({' and '.join(counts)} misclassified"
-                    f"{example}); it must get every one right.")
+        example = f"\nFor example data.{calls[wrong[0]]}." if calls is not None else ""
+        raise Wrong(f"The network gets {wrong.size} of {what} wrong: {' and '.join(counts)} misclassified."
+                    f"{example}\nIt must classify every one right.")
     if confidence is not None:
         p = a[np.arange(len(labels)), labels]
         low = np.flatnonzero(p < confidence)
         if low.size:
-            example = f" (for example data.{calls[low[0]]})" if calls is not None else ""
-            raise Wrong(f"The network is right on all of {what}, but on {low.size} of them{example} its "
-                        f"probability for the right class is below {confidence}: scale up the fully "
-                        f"connected weights.")
+            example = f"\nFor example data.{calls[low[0]]}." if calls is not None else ""
+            raise Wrong(f"The network is right on all of {what}, but on {low.size} of them its probability "
+                        f"for the right class is below {confidence}.{example}\nScale up the fully connected weights.")

@@ -17,8 +17,9 @@ and any of the generated ones can be moved elsewhere (tests use a temporary dire
 
 nbgrader's defaults that are weak for a class, and what `configure` sets instead:
 
-- cell timeout: every cell may run `CELL_TIMEOUT` seconds, then the kernel is interrupted and
-  grading goes on with the next cell (one endless loop costs one part, not the notebook);
+- cell timeout: every cell may use `CELL_TIMEOUT` seconds of CPU time (`Limits`; by the clock,
+  only a generous backstop stops it, `autograder.timing`), then it is stopped and grading goes on
+  with the next cell (one endless loop costs one part, not the notebook);
 - ``skip_cells_with_tag``: nbclient skips cells tagged ``skip-execution``, so a student who tags a
   hidden-test cell would pass it untested; the tag is replaced by a secret drawn per run;
 - tracebacks: the kernel runs with ``xmode=Minimal``, so a failed hidden test shows its message

@@ -91,11 +91,12 @@ def seed_note(seeds):
     """The line a failed test cell shows about the seeds of its random probes.
 
     >>> print(seed_note([12, 345]), end="")
-    Random probes of this cell: seeds 12, 345 (replay: checks.grading_context(seeds=[12, 345]) before the cell).
+    Random probes of this cell: seeds 12, 345.
+    To replay them, run checks.grading_context(seeds=[12, 345]) before the cell.
     """
     plural = "s" if len(seeds) != 1 else ""
-    return (f"Random probes of this cell: seed{plural} {', '.join(str(s) for s in seeds)} "
-            f"(replay: checks.grading_context(seeds={list(seeds)}) before the cell).\n")
+    return (f"Random probes of this cell: seed{plural} {', '.join(str(s) for s in seeds)}.\n"
+            f"To replay them, run checks.grading_context(seeds={list(seeds)}) before the cell.\n")
 
 
 # ---------------------------------------------------------------------------------------------
