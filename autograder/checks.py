@@ -783,8 +783,8 @@ def check_shapes_network(net, images, labels, *, confidence=None, what=None, cal
     """E8.10: `net` classifies every image right (argmax of the softmax output a^3 is the label).
 
     With `confidence`, every image's probability for its own class must also reach it. `what`
-    names the images in the message ("the 448 unseen squares and diamonds"; default: "the N
-    images"), `calls` (from `data.all_shapes`) lets it show how to rebuild one that fails.
+    names the images in the message ("the 448 squares and diamonds not shown here"; default:
+    "the N images"), `calls` (from `data.all_shapes`) lets it show how to rebuild one that fails.
     """
     labels = np.asarray(labels)
     what = what or f"the {len(labels)} images"
@@ -799,12 +799,12 @@ def check_shapes_network(net, images, labels, *, confidence=None, what=None, cal
         counts = [f"{np.sum(labels[wrong] == k)} {data.SHAPE_LABELS[k]}{'s' if np.sum(labels[wrong] == k) != 1 else ''}"
                   for k in range(SHAPE_CLASSES) if np.any(labels[wrong] == k)]
         example = f"\nFor example data.{calls[wrong[0]]}." if calls is not None else ""
-        raise Wrong(f"The network gets {wrong.size} of {what} wrong: {' and '.join(counts)} misclassified."
+        raise Wrong(f"The network gets {wrong.size} of {what} wrong.\n{' and '.join(counts)} misclassified."
                     f"{example}\nIt must classify every one right.")
     if confidence is not None:
         p = a[np.arange(len(labels)), labels]
         low = np.flatnonzero(p < confidence)
         if low.size:
             example = f"\nFor example data.{calls[low[0]]}." if calls is not None else ""
-            raise Wrong(f"The network is right on all of {what}, but on {low.size} of them its probability "
+            raise Wrong(f"The network is right on all of {what},\nbut on {low.size} of them its probability "
                         f"for the right class is below {confidence}.{example}\nScale up the fully connected weights.")

@@ -90,13 +90,13 @@ MISTAKES = [
     # name, edits of the answer cell, the test cells that fail, a piece of the hidden tests' message
     ("pooled-corner-weights-zero", [("LW3 = tc.vec(weights)", "weights[:, :, [0, 0, -1, -1], [0, -1, 0, -1]] = 0\n"
                                                               "LW3 = tc.vec(weights)")],
-     NETWORK, "gets 1 of the 448 squares and diamonds not shown in this notebook wrong: 1 diamond misclassified.\n"
+     NETWORK, "gets 1 of the 448 squares and diamonds not shown here wrong.\n1 diamond misclassified.\n"
               "For example data.diamond(size=15, radius=2, center=(11, 11))."),
     ("bias-too-negative", [("b1 = np.full(4, -4.0)", "b1 = np.full(4, -6.0)")], NETWORK, "164 diamonds misclassified"),
     ("fully-connected-weights-too-small", [(WEIGHTS, "weights[0, :2], weights[0, 2:] = 0.2, -0.2")],
      ("e8_10_design_visible", "e8_10_confident_hidden"), "probability for the right class is below 0.9"),
     ("classes-swapped", [("weights[1] = -weights[0]", "weights[1] = -weights[0]\nweights = weights[::-1]")], NETWORK,
-     "wrong: 284 squares and 164 diamonds misclassified."),
+     "wrong.\n284 squares and 164 diamonds misclassified."),
     ("only-the-first-pooled-row", [("LW3 = tc.vec(weights)", "weights[:, :, 1:] = 0\nLW3 = tc.vec(weights)")],
      NETWORK, "misclassified"),
     ("empty-kernel-stack", [(LINES, "LW1 = np.array(data.LINE_KERNELS)[:0, None]")], ALL,
