@@ -10,6 +10,7 @@
 - `autograder.pipeline`: build the release, validate, grade submissions, feedback, CSV export;
 - `autograder.samples`: sample submissions generated from the solutions (blank, typical mistakes);
 - `autograder.attacks`: the attack corpus, generated from the solutions, and its report;
+- `autograder.edition`: the student edition, the library without the answers and the notebooks;
 - ``python -m autograder``: the command line (see ``python -m autograder --help``).
 
 Only `checks` is imported by student notebooks; it needs numpy and textbook_core, not nbgrader.

@@ -10,6 +10,9 @@ Commands (``python -m autograder COMMAND --help`` for the options):
   demo        the whole pipeline on the sample submissions, with the grade table
   attacks     grade the attack corpus (cheats, hand-offs, harm, broken files, runaway code) and
               print the points each attack got
+  student-edition OUT
+              the student edition in OUT: the library's wheel without the answers, the
+              notebooks' zip and the handout
 """
 import argparse
 import sys
@@ -134,6 +137,17 @@ def cmd_attacks(args):
     return 0 if result.gradebook_intact and all(o.passed for o in result.outcomes) else 1
 
 
+def cmd_student_edition(args):
+    from . import edition
+
+    built = edition.build(Path(args.out), _course(args))
+    print(f"student edition written to {Path(args.out).resolve()}:\n"
+          f"  {built.wheel.name:<44} the library, answer functions as stubs, visible checks only\n"
+          f"  {built.notebooks.name:<44} ch08/ (the release) and walkthroughs/\n"
+          f"  {built.readme.name:<44} the handout: two commands from these files to JupyterLab\n"
+          f"searched for every answer and hidden test: none found")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,6 +172,9 @@ def main(argv=None):
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--keep", help="keep the graded course (work folder) in this folder")
     a.set_defaults(fn=cmd_attacks)
+    e = sub.add_parser("student-edition", help="the library wheel without answers, the notebooks' zip, the handout")
+    e.add_argument("out", help="folder to write them to (created if missing)")
+    e.set_defaults(fn=cmd_student_edition)
     args = parser.parse_args(argv)
     try:
         return args.fn(args) or 0

@@ -85,11 +85,13 @@ class SessionError(RuntimeError):
 # The library copy seen by the student's code
 # ---------------------------------------------------------------------------------------------
 
-def tripwired_source(source, names, qualified):
+def tripwired_source(source, names, qualified, body=None):
     """`source` with the bodies of the module-level functions `names` replaced by a tripwire.
 
     The docstring stays; the body becomes ``trip("<qualified>.<name>")``, which raises
-    ``ReferenceUsed``. The original body is not in the result at all.
+    ``ReferenceUsed``. The original body is not in the result at all. `body`, if given, makes
+    the new body instead: ``body(node, "<qualified>.<name>")`` returns a list of statements
+    (the student edition's stubs, `autograder.edition`).
 
     >>> print(tripwired_source("def f(x):\\n    'Doc.'\\n    return x + 1\\n", ["f"], "m"))
     def f(x):
@@ -101,9 +103,12 @@ def tripwired_source(source, names, qualified):
     found = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name in names:
-            doc = node.body[:1] if ast.get_docstring(node) is not None else []
-            stub = ast.parse(f"from textbook_core._tripwire import trip\nreturn trip({qualified + '.' + node.name!r})")
-            node.body = doc + stub.body
+            if body is not None:
+                node.body = body(node, f"{qualified}.{node.name}")
+            else:
+                doc = node.body[:1] if ast.get_docstring(node) is not None else []
+                stub = ast.parse(f"from textbook_core._tripwire import trip\nreturn trip({qualified + '.' + node.name!r})")
+                node.body = doc + stub.body
             found.add(node.name)
     missing = set(names) - found
     if missing:

@@ -8,6 +8,7 @@ The public names (see ``shared/API.md``) are importable from here::
 Modules follow the chapter's sections: `why` (8.1-8.13), `details` (8.14-8.19),
 `hierarchy` (8.20-8.26), `gradient` (8.27-8.53 and the problems), `data` (the chapter's
 images and kernels), `oracle` (loop versions of every printed sum, for testing).
+`plug_in` hands the library your own answer where it is an exercise's (`plugged`).
 """
 from .details import output_size
 from .gradient import (
@@ -23,6 +24,7 @@ from .gradient import (
     summation_dlz,
 )
 from .hierarchy import avg_pool, correlate_fms, max_pool, unvec, vec
+from .plugged import plug_in
 from .why import conv_matrix, convolve, correlate, impulse, impulse_response, rot180
 
 __all__ = [
