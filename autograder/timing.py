@@ -10,7 +10,8 @@ the wall clock only stops code that waits without computing, long after any hone
   on a probe) and its wall-clock backstop, `autograder.course.Limits.wall_factor` times as long;
 - `wait_readable` waits for the sandbox's reply under a `Limit` and raises `TimedOut`, which
   says which clock ran out;
-- `process_cpu` is the CPU time of a process and all its descendants.
+- `process_cpu` adds up the CPU time of processes, `descendants` finds a process's tree (the
+  sandbox's bwrap, its init and the worker; the worker cannot start more).
 
 What a timeout then costs is decided in `autograder.grading`: a CPU timeout is the student's (the
 code is too slow, the same on any machine); a wall-clock timeout is retried, and if it happens
@@ -23,7 +24,6 @@ Traceback (most recent call last):
 ...
 ValueError: the wall-clock backstop wall=1 must be at least the CPU limit cpu=5
 """
-import math
 import os
 import select
 import time
@@ -46,9 +46,9 @@ class Limit:
     def __post_init__(self):
         object.__setattr__(self, "cpu", float(self.cpu))
         object.__setattr__(self, "wall", float(self.wall))
-        if not self.cpu > 0 or math.isnan(self.wall):
+        if not self.cpu > 0:
             raise ValueError(f"the CPU limit cpu={self.cpu:g} must be a positive number of seconds")
-        if self.wall < self.cpu:
+        if not self.wall >= self.cpu:
             raise ValueError(f"the wall-clock backstop wall={self.wall:g} must be at least the CPU limit "
                              f"cpu={self.cpu:g}")
 
