@@ -284,21 +284,24 @@ class RemoteFunction:
                         f"({self.runner.broken or 'see the cells above'}).")
         left = limits.cell_timeout - self.runner.calls_cpu   # all calls of one test cell share it
         if left <= 0:
-            raise Wrong(f"the checks of this cell ran out of their {limits.cell_timeout:g} s of CPU time in your "
-                        f"function `{self.__name__}`: it is far too slow.")
+            raise Wrong(f"the checks of this cell ran out of their {limits.cell_timeout:g} s of CPU and waiting time "
+                        f"in your function `{self.__name__}`: it is far too slow.")
         limit = self.runner.limit(min(limits.call_timeout, left))
         _progress({"phase": "call", "name": self.__name__})
-        start = session.cpu_seconds()
+        start = session.cpu_seconds() + session.idle_seconds
         try:
             value, error, tripped = session.call(self.handle, args, kwargs, limit)
         except SessionError as failure:
             if failure.kind == "timeout":
                 self.runner.timed_out(failure, f"`{self.__name__}` on a probe")
+                if failure.clock == "idle":
+                    raise Wrong(f"`{self.__name__}` waited longer than {limit.cpu:g} s without computing on this "
+                                f"probe and was stopped (time.sleep, or a blocked read).") from None
                 raise Wrong(f"`{self.__name__}` did not return within {limit.cpu:g} s of CPU time on this probe "
                             f"and was stopped (an endless loop, or far too slow).") from None
             raise Wrong(f"`{self.__name__}` stopped the grader's run of your code: {failure}.") from None
         finally:
-            self.runner.calls_cpu += max(0.0, session.cpu_seconds() - start)
+            self.runner.calls_cpu += max(0.0, session.cpu_seconds() + session.idle_seconds - start)
             _progress({"phase": "grader"})
         if tripped:
             raise Wrong(handoff_message(self.__name__, tripped[0]))
@@ -408,22 +411,26 @@ class NotebookRun:
         self.assignment, self.student = context
         self.session, self.history, self.restarts, self.broken, self.stopped = None, [], 0, None, []
         self.retried = 0      # restarts for a retry, which `Limits.max_restarts` does not count
-        self.started, self.cpu_done = time.monotonic(), 0.0
+        self.started, self.time_done = time.monotonic(), 0.0   # CPU and idle seconds of ended processes
         self.undecided = []   # (names the stopped code binds, or None for all; reason)
         self.seeds = {}       # grade id -> the seeds its checks drew (`checks.random_seed`)
-        self.final, self.calls_cpu = True, 0.0   # in the check process: last attempt? CPU of its calls
+        self.final, self.calls_cpu = True, 0.0   # in the check process: last attempt? CPU and idle of its calls
         self.test_deadline = 0.0
 
     def limit(self, cpu):
         """A `timing.Limit` of `cpu` CPU seconds and its wall-clock backstop."""
         return timing.Limit(cpu, cpu * self.limits.wall_factor)
 
+    def used(self):
+        """CPU and idle seconds of the notebook's student code so far, in all its processes."""
+        live = self.session.cpu_seconds() + self.session.idle_seconds if self.session is not None else 0.0
+        return self.time_done + live
+
     def out_of_time(self):
         """None, or ``(reason, clock)`` when the notebook may run no more of the student's code."""
         budget = self.limits.notebook_timeout
-        live = self.session.cpu_seconds() if self.session is not None else 0.0
-        if self.cpu_done + live >= budget:
-            return f"the notebook used up its {budget:g} s of CPU time", "cpu"
+        if self.used() >= budget:
+            return f"the notebook used up its {budget:g} s of computing and waiting time", "cpu"
         if time.monotonic() - self.started >= budget * self.limits.wall_factor:
             return (f"the notebook ran into its {budget * self.limits.wall_factor:g} s wall-clock backstop before "
                     f"using up its {budget:g} s of CPU time"), "wall"
@@ -459,7 +466,7 @@ class NotebookRun:
                     self.undecided.append((None, self.broken))
                 return False
             self.restarts += 1
-            self.cpu_done += self.session.cpu_seconds()
+            self.time_done += self.session.cpu_seconds() + self.session.idle_seconds
             self.session.close()
         self.session = self.sandbox.start(self.files)
         for source in self.history:
@@ -504,6 +511,9 @@ class NotebookRun:
             text = f"this cell {timing.WALL_STOP.format(self.limits.retries + 1)}"
             self.undecided.append((bound_names(source), text))
             message = ("CellTimeoutError", text + " The parts that need it are flagged for your instructor.")
+        elif error.kind == "timeout" and error.clock == "idle":
+            message = ("CellTimeoutError", f"this cell waited longer than {seconds:g} s without computing and was "
+                                           f"stopped (time.sleep, or a blocked read).")
         else:
             message = {
                 "timeout": ("CellTimeoutError", f"this cell ran longer than {seconds:g} s and was stopped: it used "
@@ -582,6 +592,8 @@ class NotebookRun:
                     reason = str(error)
                 elif wall:
                     reason = timing.WALL_STOP.format(self.limits.retries + 1)
+                elif error.clock == "idle":
+                    reason = f"waited longer than {self.limits.cell_timeout:g} s without computing"
                 else:
                     reason = f"took too long (more than {self.limits.cell_timeout:g} s of CPU time)"
                 for name in names - set(namespace):

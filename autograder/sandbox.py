@@ -71,8 +71,9 @@ class SandboxUnavailable(RuntimeError):
 class SessionError(RuntimeError):
     """The sandboxed process cannot be used (it ended, timed out or broke the protocol).
 
-    For a timeout, ``clock`` says which limit ran out: "cpu" (the code used its CPU seconds) or
-    "wall" (the wall-clock backstop, before the CPU limit); None otherwise.
+    For a timeout, ``clock`` says which limit ran out: "cpu" (the code used its CPU seconds),
+    "idle" (it waited that long without computing) or "wall" (the wall-clock backstop, before
+    either); None otherwise.
     """
 
     def __init__(self, kind, message, clock=None):
@@ -334,7 +335,7 @@ class Session:
             if seccomp_fd is not None:
                 os.close(seccomp_fd)
         self.fd_in, self.fd_out = self.process.stdout.fileno(), self.process.stdin.fileno()
-        self.alive, self._pids, self.final_cpu = True, None, 0.0
+        self.alive, self._pids, self.final_cpu, self.idle_seconds = True, None, 0.0, 0.0
         startup = timing.Limit(self.limits.startup_timeout, self.limits.startup_timeout * self.limits.wall_factor)
         try:
             self._await(startup, time.monotonic() + startup.wall, 0.0)
@@ -345,9 +346,14 @@ class Session:
 
     def cpu_seconds(self):
         """CPU seconds the sandboxed processes have used (read from /proc; final once it ended)."""
+        return self.clock()[0]
+
+    def clock(self):
+        """``(CPU seconds used, every thread asleep)`` of the sandboxed processes (`timing`)."""
         if not self.alive or self.process.returncode is not None:
-            return self.final_cpu
-        return timing.process_cpu(self._pids if self._pids is not None else timing.descendants(self.process.pid))
+            return self.final_cpu, False
+        pids = self._pids if self._pids is not None else timing.descendants(self.process.pid)
+        return timing.process_cpu(pids), timing.asleep(pids)
 
     def diagnostics(self):
         self.stderr.seek(0)
@@ -419,8 +425,9 @@ class Session:
     def _await(self, limit, deadline, start_cpu):
         """The reply, waited for under `limit` (CPU since `start_cpu`, wall until `deadline`)."""
         try:
-            timing.wait_readable(self.fd_in, limit, self.cpu_seconds, start_cpu)
+            self.idle_seconds += timing.wait_readable(self.fd_in, limit, self.clock, start_cpu)
         except timing.TimedOut as out:
+            self.idle_seconds += out.idle
             self.kill()
             raise SessionError("timeout", str(out), out.clock) from None
         try:

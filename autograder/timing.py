@@ -2,20 +2,27 @@
 
 A busy grading machine makes every process take longer by the clock, but not use more CPU: an
 honest cell that needs 0.2 s of CPU needs 0.2 s whether the server is idle or runs a class of
-other gradings. So every limit on the student's code is counted in CPU seconds of the sandboxed
-process (read by the grader from ``/proc``, never reported by the untrusted process itself), and
-the wall clock only stops code that waits without computing, long after any honest run:
+other gradings. So every limit on the student's code is counted by the sandboxed process's own
+clocks, read by the grader from ``/proc`` (never reported by the untrusted process itself):
 
-- `Limit`: the CPU seconds one request may use (a cell, reading values, one call of a function
-  on a probe) and its wall-clock backstop, `autograder.course.Limits.wall_factor` times as long;
+- its CPU seconds (``utime + stime``);
+- the seconds it waits without computing (every thread asleep: ``time.sleep``, a blocked read),
+  which is the same on a busy machine as on an idle one, and may be as long as the CPU limit;
+- the time it is runnable but gets no CPU, because the machine is busy, is not the student's:
+  only a wall-clock backstop, `autograder.course.Limits.wall_factor` times the CPU limit,
+  stops it, long after any honest run.
+
+- `Limit`: the CPU (and waiting) seconds one request may use (a cell, reading values, one call
+  of a function on a probe) and its wall-clock backstop;
 - `wait_readable` waits for the sandbox's reply under a `Limit` and raises `TimedOut`, which
-  says which clock ran out;
+  says which clock ran out: "cpu", "idle" or "wall";
 - `process_cpu` adds up the CPU time of processes, `descendants` finds a process's tree (the
   sandbox's bwrap, its init and the worker; the worker cannot start more).
 
-What a timeout then costs is decided in `autograder.grading`: a CPU timeout is the student's (the
-code is too slow, the same on any machine); a wall-clock timeout is retried, and if it happens
-again the part is flagged for the instructor instead of being scored 0.
+What a timeout then costs is decided in `autograder.grading`: a CPU or idle timeout is the
+student's (the code is too slow or waits too long, the same on any machine); a wall-clock
+timeout is retried, and if it happens again the part is flagged for the instructor instead of
+being scored 0.
 
 >>> Limit(2, 20)
 Limit(cpu=2.0, wall=20.0)
@@ -38,7 +45,8 @@ POLL = (0.02, 0.5)
 
 @dataclass(frozen=True)
 class Limit:
-    """CPU seconds a request may use, and the wall-clock seconds after which it is stopped anyway."""
+    """CPU seconds a request may use (and as many seconds of waiting without computing), and the
+    wall-clock seconds after which it is stopped anyway."""
 
     cpu: float
     wall: float
@@ -59,20 +67,22 @@ class Limit:
 
 
 class TimedOut(TimeoutError):
-    """A request ran out of its `Limit`: ``clock`` is "cpu" or "wall", ``cpu`` and ``wall`` the
-    seconds it used of each."""
+    """A request ran out of its `Limit`: ``clock`` is "cpu", "idle" or "wall"; ``cpu``, ``idle``
+    and ``wall`` are the seconds it used of each."""
 
-    def __init__(self, clock, cpu, wall, limit):
-        self.clock, self.cpu, self.wall, self.limit = clock, cpu, wall, limit
+    def __init__(self, clock, cpu, idle, wall, limit):
+        self.clock, self.cpu, self.idle, self.wall, self.limit = clock, cpu, idle, wall, limit
         if clock == "cpu":
             super().__init__(f"ran over its time limit of {limit.cpu:g} s of CPU time")
+        elif clock == "idle":
+            super().__init__(f"waited longer than its time limit of {limit.cpu:g} s without computing")
         else:
             before = f", before it had used {limit.cpu:g} s of CPU time" if limit.wall > limit.cpu else ""
             super().__init__(f"did not finish within the time limit ({limit.wall:g} s by the clock{before})")
 
 
 WALL_STOP = ("did not finish within the grader's wall-clock backstop ({} tries), although it had not used up "
-             "its CPU time: it waits for something, or the grading machine was too busy")
+             "its CPU time: the grading machine was too busy")
 """How a stop by the wall clock alone is reported (formatted with the number of tries)."""
 
 
@@ -103,18 +113,21 @@ def seed_note(seeds):
 # CPU clocks
 # ---------------------------------------------------------------------------------------------
 
-def _stat(pid):
-    """``(parent pid, CPU seconds)`` of `pid` (its threads and reaped children included), or None."""
+def _read(path):
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
+        with open(path, "rb") as fh:
             text = fh.read().decode("ascii", "replace")
     except OSError:
         return None
-    fields = text[text.rfind(")") + 2:].split()   # the name in parentheses may hold spaces
+    return text[text.rfind(")") + 2:].split()   # the name in parentheses may hold spaces
+
+
+def _stat(pid):
+    """``(parent pid, CPU seconds)`` of `pid` (its threads and reaped children included), or None."""
+    fields = _read(f"/proc/{pid}/stat")
     try:
-        ticks = sum(int(v) for v in fields[11:15])   # utime, stime, cutime, cstime
-        return int(fields[1]), ticks / TICKS
-    except (ValueError, IndexError):
+        return int(fields[1]), sum(int(v) for v in fields[11:15]) / TICKS   # utime, stime, cutime, cstime
+    except (TypeError, ValueError, IndexError):
         return None
 
 
@@ -144,28 +157,50 @@ def process_cpu(pids):
     return total
 
 
+def asleep(pids):
+    """Whether every thread of the processes `pids` is asleep (state S): waiting for something,
+    not computing. A thread that runs or waits for a CPU (R), for the disk (D) or is stopped (T)
+    is not asleep; neither is a process that cannot be read."""
+    for pid in pids:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return False
+        for tid in threads:
+            fields = _read(f"/proc/{pid}/task/{tid}/stat")
+            if fields and fields[0] not in ("S", "I"):
+                return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------
 # Waiting under a limit
 # ---------------------------------------------------------------------------------------------
 
 def wait_readable(fd, limit, clock, start_cpu=None):
-    """Wait until `fd` can be read; `TimedOut` when `limit` runs out first.
+    """Wait until `fd` can be read; returns the seconds spent asleep, or raises `TimedOut`.
 
-    `clock()` gives the CPU seconds of the process that is to answer; the request's CPU is what
-    it used since `start_cpu` (default: its value now). The clock is read between short waits
-    on `fd`, so a reply is seen the moment it comes, and busy code is stopped soon after its
-    CPU limit.
+    `clock()` gives ``(CPU seconds, asleep)`` of the process that is to answer (see `asleep`);
+    the request's CPU is what it used since `start_cpu` (default: its value now), its idle time
+    the time it was found asleep. Both may reach ``limit.cpu``; the wall clock ``limit.wall``.
+    The clocks are read between short waits on `fd`, so a reply is seen the moment it comes,
+    and code is stopped soon after it runs out.
     """
-    start = time.monotonic()
-    start_cpu = clock() if start_cpu is None else start_cpu
-    wait = POLL[0]
+    start = last = time.monotonic()
+    start_cpu = clock()[0] if start_cpu is None else start_cpu
+    wait, idle = POLL[0], 0.0
     while True:
         ready, _, _ = select.select([fd], [], [], wait)
         if ready:
-            return
-        used, elapsed = clock() - start_cpu, time.monotonic() - start
-        if used >= limit.cpu:
-            raise TimedOut("cpu", used, elapsed, limit)
-        if elapsed >= limit.wall:
-            raise TimedOut("wall", used, elapsed, limit)
-        wait = min(limit.wall - elapsed, max(POLL[0], (limit.cpu - used) / 2), POLL[1])
+            return idle
+        now = time.monotonic()
+        cpu, sleeping = clock()
+        if sleeping:
+            idle += now - last
+        last = now
+        used, elapsed = cpu - start_cpu, now - start
+        for clock_name, spent, allowed in (("cpu", used, limit.cpu), ("idle", idle, limit.cpu),
+                                           ("wall", elapsed, limit.wall)):
+            if spent >= allowed:
+                raise TimedOut(clock_name, used, idle, elapsed, limit)
+        wait = min(limit.wall - elapsed, max(POLL[0], (limit.cpu - max(used, idle)) / 2), POLL[1])

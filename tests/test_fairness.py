@@ -10,8 +10,10 @@
    time with every core busy) get the same points and the same feedback, cell by cell; under
    load the solution keeps full marks. Load is measured as a count and a ratio, never timed.
 """
+import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -120,24 +122,47 @@ def test_apply_results_records_the_seeds_in_the_graded_cell():
 # 2. Time limits: CPU seconds, a wall-clock backstop, retries, flags
 # ---------------------------------------------------------------------------------------------
 
-HANG = "/home/student/release/HANG"
-WAIT_WHILE_HANG = f"import os, time\nwhile os.path.exists({HANG!r}):\n    time.sleep(0.02)\n"
-"""Student code that waits, using no CPU, while the test holds a file: a starved process looks
-like this to the grader (CPU time standing still while the clock runs)."""
+class Starve:
+    """Starve the sandbox as a busy machine would: its processes get no CPU at all (SIGSTOP) from
+    the moment it is sent a request `op` ("run", "get", "call"), for `seconds` (None: until it is
+    killed), and only for a cell of that `source` if given. Only the process alive when the test
+    starts is starved (`every`: each new one too), so a retry in a fresh process finds a machine
+    that has recovered. Patched into `Session`, so
+    the grader's forked check process starves it too."""
+
+    def __init__(self, monkeypatch, run, op, seconds=None, every=False, source=None):
+        from autograder import sandbox
+
+        first = None if every else run.session.process.pid
+        original = sandbox.Session.request
+
+        def request(session, message, timeout):
+            if message.get("op") == op and (first is None or session.process.pid == first) \
+                    and source in (None, message.get("source")):
+                pids = list(session._pids)
+                for pid in pids:
+                    os.kill(pid, signal.SIGSTOP)
+                if seconds is not None:
+                    threading.Timer(seconds, lambda: [_signal(pid, signal.SIGCONT) for pid in pids]).start()
+            return original(session, message, timeout)
+
+        monkeypatch.setattr(sandbox.Session, "request", request)
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture
-def notebook_run(tmp_path):
+def notebook_run():
     runs = []
 
-    def make(hang=False, **limits):
-        release = tmp_path / f"release{len(runs)}"
-        release.mkdir()
-        if hang:
-            (release / "HANG").write_text("wait")
+    def make(**limits):
         limits = Limits(**limits)
-        run = grading.NotebookRun(Sandbox(limits, release), [], limits, grading.LibraryUse([]), ("ch08", "ada"))
-        run.release = release
+        run = grading.NotebookRun(Sandbox(limits), [], limits, grading.LibraryUse([]), ("ch08", "ada"))
         runs.append(run)
         return run
 
@@ -151,27 +176,17 @@ def error_text(outputs):
     return " ".join(f"{o['ename']}: {o['evalue']}" for o in outputs if o.get("output_type") == "error")
 
 
-def release_when(run, condition):
-    """Delete the run's HANG file once `condition(run)` holds (a thread; returns it)."""
-    def watch():
-        deadline = time.monotonic() + 300
-        while not condition(run) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        (run.release / "HANG").unlink()
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
+PLUS_ONE = "def f(x):\n    return x + 1"
 
 
-def test_waiting_is_not_computing_so_it_is_not_stopped(notebook_run):
-    run = notebook_run(cell_timeout=1, call_timeout=0.5, notebook_timeout=2, wall_factor=30)
-    assert not error_text(run.run_student_cell("import time\ntime.sleep(1.5)\nx = 1"))     # 1.5 s > 1 s by the clock
-    assert not error_text(run.run_student_cell("def f(x):\n    time.sleep(1)\n    return x + 1"))
+def test_a_starved_cell_and_probe_are_not_stopped_before_the_backstop(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=1, call_timeout=0.5, wall_factor=30)
+    assert not error_text(run.run_student_cell("x = 1"))
+    Starve(monkeypatch, run, "run", seconds=2.5)                   # 2.5 s by the clock > 1 s of CPU
+    assert not error_text(run.run_student_cell(PLUS_ONE))
+    Starve(monkeypatch, run, "call", seconds=1.5)
     outputs, manual = run.run_test_cell("t", "assert f(1) == 2, 'wrong'", {})
-    assert manual is None and not error_text(outputs)
-    assert not error_text(run.run_student_cell("time.sleep(1)\ny = 2"))   # 3.5 s by the clock > notebook's 2 s
-    assert run.restarts == 0
+    assert manual is None and not error_text(outputs) and run.restarts == 0
 
 
 def test_busy_code_runs_out_of_cpu_time_and_that_counts(notebook_run):
@@ -186,43 +201,67 @@ def test_busy_code_runs_out_of_cpu_time_and_that_counts(notebook_run):
     assert run.restarts == restarts + 1, "the probe was retried once, in a fresh process, before it counted"
 
 
-def test_a_probe_stopped_by_the_backstop_is_retried_and_keeps_its_points(notebook_run):
-    run = notebook_run(hang=True, cell_timeout=2, call_timeout=0.5, wall_factor=4)   # backstop 2 s
-    assert not error_text(run.run_student_cell("def h(x):\n" + "".join("    " + line + "\n" for line in
-                                                                      WAIT_WHILE_HANG.splitlines()) + "    return x + 1"))
-    watcher = release_when(run, lambda r: r.restarts >= 1)   # the machine recovers before the retry
-    outputs, manual = run.run_test_cell("t", "assert h(1) == 2, 'wrong'", {})
-    watcher.join()
+def test_code_that_waits_without_computing_has_as_long_as_its_cpu_limit(notebook_run):
+    run = notebook_run(cell_timeout=1, call_timeout=0.5, wall_factor=30)
+    assert not error_text(run.run_student_cell("import time\ntime.sleep(0.3)"))
+    text = error_text(run.run_student_cell("time.sleep(60)"))
+    assert "waited longer than 1 s without computing and was stopped" in text and run.undecided == []
+    run.run_student_cell("import time\ndef f(x):\n    time.sleep(60)")
+    outputs, manual = run.run_test_cell("t", "f(1)", {})
+    assert manual is None and "`f` waited longer than 0.5 s without computing on this probe" in error_text(outputs)
+
+
+def test_a_probe_stopped_by_the_backstop_is_retried_and_keeps_its_points(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=2, call_timeout=0.5, wall_factor=4)   # backstop 2 s
+    assert not error_text(run.run_student_cell(PLUS_ONE))
+    Starve(monkeypatch, run, "call")                               # for good, but only this process
+    outputs, manual = run.run_test_cell("t", "assert f(1) == 2, 'wrong'", {})
     assert manual is None and not error_text(outputs) and run.restarts == 1
 
 
-def test_a_probe_stopped_by_the_backstop_twice_is_flagged_not_scored_zero(notebook_run):
-    run = notebook_run(hang=True, cell_timeout=2, call_timeout=0.5, wall_factor=4)
-    run.run_student_cell("def h(x):\n" + "".join("    " + line + "\n" for line in WAIT_WHILE_HANG.splitlines())
-                         + "    return x + 1")
-    outputs, manual = run.run_test_cell("t", "assert h(1) == 2, 'wrong'", {})
-    assert manual and "wall-clock backstop (2 tries)" in manual
+def test_a_probe_stopped_by_the_backstop_twice_is_flagged_not_scored_zero(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=2, call_timeout=0.5, wall_factor=4)
+    run.run_student_cell(PLUS_ONE)
+    Starve(monkeypatch, run, "call", every=True)
+    outputs, manual = run.run_test_cell("t", "assert f(1) == 2, 'wrong'", {})
+    assert manual and "wall-clock backstop (2 tries)" in manual and run.restarts == 1
     assert "ManualGradingNeeded" in error_text(outputs) and "flagged for your instructor" in error_text(outputs)
 
 
-def test_a_cell_stopped_by_the_backstop_flags_only_the_parts_that_need_it(notebook_run):
-    run = notebook_run(hang=True, cell_timeout=0.5, wall_factor=4)
-    text = error_text(run.run_student_cell(WAIT_WHILE_HANG + "Z = 1"))
+def test_a_cell_stopped_by_the_backstop_twice_flags_only_the_parts_that_need_it(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=0.5, wall_factor=4)
+    run.run_student_cell("Y = 2")
+    Starve(monkeypatch, run, "run", every=True, source="Z = 1")
+    text = error_text(run.run_student_cell("Z = 1"))
     assert "wall-clock backstop (2 tries)" in text and "flagged for your instructor" in text
-    assert not error_text(run.run_student_cell("Y = 2"))
+    monkeypatch.undo()
     outputs, manual = run.run_test_cell("needs_Z", "assert Z == 1", {})
     assert manual and "A cell it depends on was stopped" in manual
     outputs, manual = run.run_test_cell("needs_Y", "assert Y == 3, 'Y is wrong'", {})
     assert manual is None and "Y is wrong" in error_text(outputs)
 
 
-def test_the_notebook_budget_is_cpu_time(notebook_run):
-    run = notebook_run(cell_timeout=5, notebook_timeout=3, wall_factor=30)
-    spin = "t = time.process_time()\nwhile time.process_time() - t < 1.6:\n    pass"
-    assert not error_text(run.run_student_cell("import time\ntime.sleep(3.5)"))   # over 3 s by the clock
+def test_a_cell_stopped_by_the_backstop_once_runs_again_and_counts_normally(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=0.5, wall_factor=4)
+    run.run_student_cell("Y = 2")
+    Starve(monkeypatch, run, "run")
+    assert not error_text(run.run_student_cell("Z = 1")) and run.restarts == 1
+    outputs, manual = run.run_test_cell("needs_Z", "assert Z == 1 and Y == 2", {})
+    assert manual is None and not error_text(outputs)
+
+
+def test_the_notebook_budget_counts_computing_and_waiting_not_starving(notebook_run, monkeypatch):
+    run = notebook_run(cell_timeout=5, notebook_timeout=600, wall_factor=30)
+    spin = "t = time.process_time()\nwhile time.process_time() - t < 1:\n    pass"
+    assert not error_text(run.run_student_cell("import time"))
+    run.limits = dataclasses.replace(run.limits, notebook_timeout=round(run.used() + 3, 1))  # start-up aside
+    budget = f"{run.limits.notebook_timeout:g}"
+    Starve(monkeypatch, run, "run", seconds=4)                     # 4 s by the clock > the budget
     assert not error_text(run.run_student_cell(spin))
-    assert not error_text(run.run_student_cell(spin))
-    assert "not run: the notebook used up its 3 s of CPU time" in error_text(run.run_student_cell("x = 1"))
+    monkeypatch.undo()
+    assert not error_text(run.run_student_cell("time.sleep(2.2)"))
+    assert f"not run: the notebook used up its {budget} s of computing and waiting time" in error_text(
+        run.run_student_cell("x = 1"))
 
 
 def test_limits_refuse_a_backstop_shorter_than_the_cpu_limit():
