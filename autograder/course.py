@@ -72,13 +72,13 @@ their bodies are replaced by a tripwire (`autograder.sandbox`), so no student co
 class Limits:
     """What one submitted notebook may use while it is graded (`autograder.sandbox`).
 
-    Times are CPU seconds of the student's code (`autograder.timing`), so that a busy grading
-    machine costs no points: a student cell may use `cell_timeout`, one call of a student
-    function on a probe `call_timeout`, all calls of one test cell together `cell_timeout`,
-    and the notebook's cells `notebook_timeout` in all; starting the sandbox may take
-    `startup_timeout`. Each of these limits has a wall-clock backstop `wall_factor` times as
-    long, which stops only code that waits without computing (or a machine far too busy to
-    grade). A probe or a cell that runs out of time is retried `retries` times (a cell only when
+    Times are CPU seconds of the student's code (and as many seconds of waiting without
+    computing; `autograder.timing`), so that a busy grading machine costs no points: a student
+    cell may use `cell_timeout`, one call of a student function on a probe `call_timeout`, all
+    calls of one test cell together `cell_timeout`, and the notebook's cells `notebook_timeout`
+    in all; starting the sandbox may take `startup_timeout`. Each of these limits has a
+    wall-clock backstop `wall_factor` times as long, which stops only a process starved of CPU
+    by a machine far too busy to grade. A probe or a cell that runs out of time is retried `retries` times (a cell only when
     the wall clock ran out): a CPU timeout then counts, a wall-clock one flags the part for a
     manual grade instead of scoring it 0 (`autograder.grading`). The grader's own check of
     one test cell gets `cell_timeout` CPU seconds of its own and `check_memory_mb` more
