@@ -188,11 +188,11 @@ def wait_readable(fd, limit, clock, start_cpu=None):
     """
     start = last = time.monotonic()
     start_cpu = clock()[0] if start_cpu is None else start_cpu
-    wait, idle = POLL[0], 0.0
+    wait, idle, sleeping = POLL[0], 0.0, False
     while True:
         ready, _, _ = select.select([fd], [], [], wait)
-        if ready:
-            return idle
+        if ready:   # the time since the last reading goes by the state seen then
+            return idle + (time.monotonic() - last if sleeping else 0.0)
         now = time.monotonic()
         cpu, sleeping = clock()
         if sleeping:
