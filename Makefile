@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m textbook_core.widgets.lab_settings
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -30,6 +31,7 @@ student-edition: $(STAMP)
 bench: $(STAMP)
 	-$(PY) -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
 	$(PY) -m bench.bench
+	$(PY) -m bench.widget
 
 # One PNG per figure of the chapter (8.1-8.12 and the walkthroughs' pictures) in gallery/.
 gallery: $(STAMP)

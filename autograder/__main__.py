@@ -4,7 +4,12 @@ Commands (``python -m autograder COMMAND --help`` for the options):
 
   release     solutions/ch08 -> notebooks/ch08, the student release
   validate    every solution passes its tests, every released notebook fails them
-  grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde, write feedback and the grade CSV
+  grade DIR   collect DIR/<student>/e8_XX.ipynb, autograde (here, --workers N, or --scheduler
+              tcp://HOST:PORT for a Dask cluster), write feedback and the grade CSV
+  bundle OUT  the grading bundle a stateless job needs (release, instructor cells, limits)
+  job DIR     grade one student's folder against a bundle into one JSON result (--help)
+  merge R...  merge job results into the gradebook (idempotent; the newest submission wins)
+  gradescope OUT.zip   the Gradescope autograder (setup.sh, run_autograder, a wheel)
   samples DIR write the sample submissions (solution, blank, typical mistakes, 3 students)
   time        autograde the solution once and print the seconds for one full submission
   demo        the whole pipeline on the sample submissions, with the grade table
@@ -29,17 +34,22 @@ def _course(args):
     return Course(work=Path(args.work).resolve()) if args.work else Course()
 
 
-def _grade_all(course, students, csv, workers=1, problems=None):
-    run = pipeline.grade(students, course, workers=workers)
+def _grade_all(course, students, csv, workers=1, problems=None, scheduler=None, tries=3, progress=False):
+    """Grade, write the feedback and the CSV; a failure of one student's step stays with that student."""
+    run = pipeline.grade(students, course, workers=workers, scheduler=scheduler, tries=tries, progress=progress)
+    graded = [s for s in students if s in run.merged]
+    pages = {}
+    folder = pipeline.feedback(graded, course, failed=pages) if graded else None
+    for student, messages in pages.items():
+        run.notes.setdefault(student, []).extend(messages)
+        run.failed.setdefault(student, "its feedback could not be written: " + "; ".join(messages))
     for student in students:
         lines = list((problems or {}).get(student, [])) + run.notes.get(student, [])
         if lines:
             print(f"-- {student}:\n" + "\n".join(f"   {line}" for line in lines), file=sys.stderr)
     for student, error in run.failed.items():
-        print(f"!! grading {student} failed; the submission is kept in {course.submitted(student)}:\n"
-              f"{error[-2000:]}", file=sys.stderr)
-    graded = [s for s in students if s not in run.failed]
-    folder = pipeline.feedback(graded, course) if graded else None
+        print(f"!! {student} needs you: {error[-2000:]}\n   (the submission is kept in "
+              f"{course.submitted(student)})", file=sys.stderr)
     path = pipeline.export(csv, course)
     return run, folder, path
 
@@ -59,14 +69,57 @@ def cmd_validate(args):
 
 
 def cmd_grade(args):
+    from . import inbox
+
     course = _course(args)
-    students = pipeline.collect(args.submissions, course)
+    times = inbox.read_lms_times(args.times) if args.times else None
+    students = pipeline.collect(args.submissions, course, times)
     print(f"collected {len(students)} submissions: {', '.join(students)}")
     run, folder, csv = _grade_all(course, students, args.csv or course.path("work") / "grades.csv",
-                                  args.workers, students.problems)
+                                  args.workers, students.problems, args.scheduler, args.tries, progress=True)
+    for name, why in students.refused.items():
+        print(f"!! {name} was not collected: {why}", file=sys.stderr)
     print(pipeline.format_table(pipeline.grade_table(course)))
     print(f"\nfeedback: {folder}\ngrades:   {csv}")
-    return 1 if run.failed else 0
+    failed = sorted(set(run.failed) | set(students.refused))
+    if failed:
+        print(f"\n{len(failed)} of {len(students) + len(students.refused)} submissions need you: "
+              f"{', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_bundle(args):
+    from . import bundle
+
+    path = bundle.write(bundle.build(_course(args)), args.out)
+    print(f"grading bundle written to {path}")
+
+
+def cmd_job(args):
+    from . import job
+
+    return job.main(args.rest)
+
+
+def cmd_merge(args):
+    from . import merge
+
+    course, failed = _course(args), 0
+    for path in args.results:
+        try:
+            print(f"{path}: {pipeline.record(merge.read_result(path), course)}")
+        except merge.MergeError as error:
+            failed += 1
+            print(f"{path}: not merged: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_gradescope(args):
+    from . import gradescope
+
+    path = gradescope.build_zip(args.out, _course(args))
+    print(f"Gradescope autograder written to {path}: upload it as the assignment's autograder "
+          f"(Ubuntu base image)")
 
 
 def cmd_samples(args):
@@ -160,8 +213,29 @@ def main(argv=None):
     g.add_argument("submissions", help="folder of <student>/e8_XX.ipynb")
     g.add_argument("--csv", help="where to write the grade CSV (default <work>/grades.csv)")
     g.add_argument("--workers", type=int, default=1,
-                   help="students graded in parallel (processes); the gradebook is written by one")
+                   help="students graded in parallel (local processes); the gradebook is written by one")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on this running Dask cluster (one job per submission) instead of locally; "
+                        "its workers need this package and bubblewrap")
+    g.add_argument("--tries", type=int, default=3,
+                   help="times a failing job is tried before it is reported for its student (default 3)")
+    g.add_argument("--times", metavar="LMS.csv",
+                   help="submission times from the LMS export (columns student_id, timestamp); default: "
+                        "the grader's clock at collection, never the student's files")
     g.set_defaults(fn=cmd_grade)
+    b = sub.add_parser("bundle", help="write the grading bundle (the release and the instructor's cells)")
+    b.add_argument("out", help="the JSON file to write")
+    b.set_defaults(fn=cmd_bundle)
+    j = sub.add_parser("job", help="grade one student's folder against a bundle into one JSON result",
+                       add_help=False)
+    j.add_argument("rest", nargs=argparse.REMAINDER)
+    j.set_defaults(fn=cmd_job)
+    m = sub.add_parser("merge", help="merge job results (JSON) into the gradebook")
+    m.add_argument("results", nargs="+")
+    m.set_defaults(fn=cmd_merge)
+    gs = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    gs.add_argument("out", help="the zip file to write, e.g. autograder.zip")
+    gs.set_defaults(fn=cmd_gradescope)
     s = sub.add_parser("samples", help="write the sample submissions")
     s.add_argument("folder")
     s.set_defaults(fn=cmd_samples)

@@ -59,11 +59,14 @@ MAX_TRACEBACK_LINES = 30
 
 REFERENCE_ANSWERS = {
     "textbook_core/gradient.py": ("max_pool_da", "product_dlz", "product_db"),
+    "textbook_core/hierarchy.py": ("max_positions",),
     "textbook_core/oracle.py": ("max_pool_da", "product_dlz", "product_db"),
     "autograder/checks.py": ("same_padding_reference",),
 }
 """Library functions that are the answer of an exercise (E8.7 ii, E8.8, E8.9): in the sandbox
 their bodies are replaced by a tripwire (`autograder.sandbox`), so no student code can run them.
+``hierarchy.max_positions`` finds where each window's maximum is (E8.8's half), for
+``max_pool(..., return_indices=True)``; plain ``max_pool`` does not use it.
 ``textbook_core.output_size`` (E8.7 i) stays, since the library's own operations call it; handing
 ``conv_output_size`` to it is caught by the hidden test's ``forbidden=`` (`autograder.grading`)."""
 

@@ -23,8 +23,8 @@ can replace ``numpy.allclose``, hide cells with an input transformer or skip the
    data), the cell scores 0 for now and is flagged for a manual grade, with the reason
    (`autograder.intake.FlagForManualGrading`).
 
-`autograder.pipeline.prepare` does steps 1-4 for one student outside nbgrader (parallel workers);
-the results are keyed by the notebook's content and picked up by `run_notebook` in `PRECOMPUTED`.
+The stateless grading job (`autograder.job`) runs this through nbgrader's own steps, with the
+instructor's cells from its grading bundle instead of the gradebook (``resources["autograder"]["cells"]``).
 """
 import ast
 import builtins
@@ -49,9 +49,6 @@ from . import timing, wire
 from .course import Limits
 from .intake import note
 from .sandbox import Sandbox, SessionError
-
-PRECOMPUTED = {}
-"""``{notebook key: results}`` computed ahead by `prepare` (parallel grading); used once."""
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MAX_TEST_OUTPUT = 20_000
@@ -735,15 +732,6 @@ def _check_child(grade_id, source, namespace, run, write_fd, salt="", blas=None)
     report(outcome)
 
 
-def notebook_key(nb, resources):
-    """What identifies a notebook's grading: student, notebook and every cell's type and source."""
-    info = resources["nbgrader"]
-    cells = [(c.cell_type, c.source, _meta(c).get("grade_id"), bool(_meta(c).get("grade")),
-              bool(_meta(c).get("solution"))) for c in nb.cells]
-    data = json.dumps([info["student"], info["assignment"], info["notebook"], cells])
-    return hashlib.sha256(data.encode()).hexdigest()
-
-
 def grade_notebook(nb, resources, limits, release=None):
     """Steps 1-4 for the sanitized notebook `nb`.
 
@@ -752,7 +740,8 @@ def grade_notebook(nb, resources, limits, release=None):
     came from (`checks.random_seed`), so that a regrade or an instructor can replay them.
     """
     info = resources["nbgrader"]
-    sources, tests = gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
+    given = resources.get("autograder", {}).get("cells")   # a stateless job's cells, from its bundle
+    sources, tests = given if given else gradebook_cells(info["db_url"], info["assignment"], info["notebook"])
     is_test = [c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")
                and _meta(c).get("grade_id") in tests for c in nb.cells]
     setup = [sources[_meta(c)["grade_id"]][1] for c, test in zip(nb.cells, is_test)
@@ -809,7 +798,8 @@ def apply_results(nb, resources, results):
         seeds = results.get("seeds", {}).get(_meta(cell).get("grade_id"))
         if seeds:   # for a replay: `checks.grading_context(seeds=...)`
             cell.metadata.setdefault("autograder", {})["seeds"] = list(seeds)
-    flags = resources.setdefault("autograder", {}).setdefault("manual", {})
+    resources.setdefault("autograder", {})["seeds"] = dict(results.get("seeds", {}))
+    flags = resources["autograder"].setdefault("manual", {})
     for grade_id, reason in results["manual"].items():
         flags[grade_id] = reason
         note(resources, f"{grade_id} needs a manual grade: {reason}")
@@ -824,10 +814,6 @@ def limits_of(executor):
 
 
 def run_notebook(executor, nb, resources):
-    """The `Executor` runner: grade `nb` as described above (or use `PRECOMPUTED` results)."""
-    key = notebook_key(nb, resources)
-    results = PRECOMPUTED.pop(key, None)
-    if results is None:
-        results = grade_notebook(nb, resources, limits_of(executor), getattr(executor, "release_directory", None))
-        resources.setdefault("autograder", {})["live"] = True
+    """The `Executor` runner: grade `nb` as described above."""
+    results = grade_notebook(nb, resources, limits_of(executor), getattr(executor, "release_directory", None))
     return apply_results(nb, resources, results)

@@ -1,28 +1,31 @@
-"""`make bench`: the LeNet-sized convolution layer, timed against four references in one run.
+"""`make bench`: three convolution layers, every path timed against PyTorch and numpy's matmul in one run.
 
-Run from the repository root: ``python -m bench.bench`` (``--rounds N`` to change N, ``--quick``
-for a smoke run). The layer: a batch of B=64 inputs with H^n=16 FMs of 28x28, H^m=32 kernels of
-3x3, float64, stride 1, no padding, so Z is 64x32x26x26; max pooling is 2x2 with stride 2 on Z.
-BLAS runs with 2 threads (threadpoolctl), and so does PyTorch (torch.set_num_threads(2)).
+Run from the repository root: ``python -m bench.bench`` (``--rounds N``, ``--calls N``; ``--quick`` for a
+smoke run). BLAS runs with 2 threads (threadpoolctl), and so does PyTorch (torch.set_num_threads(2)).
 
-For each operation (tc.correlate_fms, conv_da, conv_dlw, max_pool, max_pool_da) it prints
+The layers (float64, B=64 inputs of H^n=16 FMs, H^m=32 kernels):
 
-* the median and the best of N wall times: a few rounds over all candidates, each timing a block
-  of back-to-back calls after 0.15 s of untimed ones (warm caches, as in a training loop, and no
-  spinning threads left over from the previous library: see `time_blocks`);
-* the achieved GFLOP/s, 2*B*H^m*H^n*S_r*S_c*r*c flops for the three convolution paths (each is
-  the same number of multiply-adds), and its fraction of numpy matmul's GFLOP/s on a matrix
-  product of the same flop count, the im2col GEMM (B*S_r*S_c x H^n*r*c) @ (H^n*r*c x H^m);
-* ours/theirs time ratios (below 1: we are faster) against PyTorch CPU (F.conv2d in float64,
-  torch.nn.grad.conv2d_input / conv2d_weight, F.max_pool2d and the max-pool backward kernel;
-  skipped with a note when torch is not installed), against scipy (scipy.signal.correlate2d and
-  convolve2d once per pair of FMs, the per-channel way; scipy.ndimage.maximum_filter for
-  max_pool; no scipy counterpart for max_pool_da), and against the loop oracle
-  (textbook_core/oracle.py), which is far too slow for the full layer: it is timed on a small
-  slice printed with the table and scaled linearly to the full layer by the number of
-  multiply-adds (B*H^m*H^n for the convolutions, B*H^m FMs for pooling; the FM size is kept).
+* ``lenet``: 28x28, 3x3 kernels, stride 1, no padding (Z is 64x32x26x26), then 2x2 max pooling with
+  stride 2 on Z;
+* ``strided``: 28x28, 3x3 kernels, stride 2, padding 1 (Z is 64x32x14x14), then overlapping 3x3 max
+  pooling with stride 2 (the windows share a row and a column);
+* ``1-D``: signals of length 784, filters of 9 taps, padding 4 ("same"), no pooling.
 
-Before timing, every result is checked against PyTorch, scipy and, on the slice, the oracle
+For each path it prints the median and the best of N wall times, and
+
+* the speed-up against PyTorch CPU: its time divided by ours (>= 1: we are at least as fast).
+  F.conv2d / conv1d, torch.nn.grad.conv2d_input / conv1d_input and conv2d_weight / conv1d_weight,
+  F.max_pool2d; for ``max_pool_da`` with indices, torch's backward kernel given the indices its forward
+  saved against ours given ours; without indices, torch's forward-with-indices plus backward against
+  ours finding the maxima itself;
+* for the convolution paths, GFLOP/s (2*B*H^m*H^n*S_r*S_c*r*c flops, the same multiply-adds on each
+  path) and its fraction of numpy matmul's GFLOP/s on the im2col GEMM of the same flop count,
+  (B*S_r*S_c x H^n*r*c) @ (H^n*r*c x H^m), timed in the same rounds;
+* for the ``lenet`` layer also the speed-up against scipy (signal.correlate2d and convolve2d once
+  per pair of FMs, ndimage.maximum_filter) and against the loop oracle (textbook_core/oracle.py),
+  timed on a slice printed with the table and scaled linearly by the number of multiply-adds.
+
+Before timing, every result is checked against PyTorch and, on a slice, against the oracle
 (np.allclose), so the comparison is between computations that agree.
 """
 import argparse
@@ -30,6 +33,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.ndimage
@@ -42,130 +46,200 @@ from textbook_core import oracle
 try:
     import torch
     import torch.nn.functional as F
-except ImportError:   # PyTorch is optional: its column is skipped
+except ImportError:   # PyTorch is optional: its columns are skipped
     torch = None
 
-B, H_n, H_m, R, r = 64, 16, 32, 28, 3
-POOL = 2
 THREADS = 2
 WARM_UP = 0.15                                   # seconds, see time_blocks
-S = R - r + 1                                    # 26
-FLOPS = 2 * B * H_m * H_n * S * S * r * r        # one multiply-add = 2 flops
-OPS = ("correlate_fms", "conv_da", "conv_dlw", "max_pool", "max_pool_da")
-CONV_OPS = OPS[:3]
+CONV_OPS = ("correlate_fms", "conv_da", "conv_dlw")
+POOL_OPS = ("max_pool", "max_pool_da (indices)", "max_pool_da")
 
 
-def inputs(seed=0):
-    """Random float64 inputs of the layer; Z has no ties in any pooling window."""
+@dataclass(frozen=True)
+class Layer:
+    """One convolution layer and the max pooling after it (``pool=None``: none)."""
+    name: str
+    B: int
+    H_n: int
+    H_m: int
+    R: tuple                # (R_r, R_c); R_r = 1 for the 1-D layer
+    k: tuple                # (r, c)
+    padding: int
+    stride: int
+    pool: object = None     # window size of the max pooling
+    pool_stride: object = None
+    one_d: bool = False
+
+    @property
+    def S(self):
+        return tc.output_size(self.R, self.k, padding=(0, self.padding) if self.one_d else self.padding,
+                              stride=self.stride)
+
+    @property
+    def flops(self):
+        return 2 * self.B * self.H_m * self.H_n * self.S[0] * self.S[1] * self.k[0] * self.k[1]
+
+    @property
+    def ops(self):
+        return CONV_OPS + (POOL_OPS if self.pool else ())
+
+    def describe(self):
+        what = (f"B={self.B}, H^n={self.H_n} -> H^m={self.H_m}, "
+                + (f"T={self.R[1]}, k={self.k[1]}" if self.one_d else f"{self.R[0]}x{self.R[1]}, {self.k[0]}x{self.k[1]}")
+                + f", stride {self.stride}, padding {self.padding}")
+        if self.pool:
+            what += f"; max pool {self.pool}x{self.pool} stride {self.pool_stride} on Z {self.B}x{self.H_m}x{self.S[0]}x{self.S[1]}"
+        return what
+
+    def kw(self):
+        return dict(padding=self.padding, stride=self.stride)
+
+
+LAYERS = (Layer("lenet", 64, 16, 32, (28, 28), (3, 3), 0, 1, pool=2, pool_stride=2),
+          Layer("strided", 64, 16, 32, (28, 28), (3, 3), 1, 2, pool=3, pool_stride=2),
+          Layer("1-D", 64, 16, 32, (1, 784), (1, 9), 4, 1, one_d=True))
+
+
+def next_layer(name):
+    """The layer called `name`."""
+    return next(layer for layer in LAYERS if layer.name == name)
+
+
+def inputs(layer, seed=0):
+    """Random float64 inputs of the layer (1-D ones without the row axis); Z has no ties in a window."""
     rng = np.random.default_rng(seed)
-    A = rng.standard_normal((B, H_n, R, R))
-    LW = rng.standard_normal((H_m, H_n, r, r))
-    dLZ = rng.standard_normal((B, H_m, S, S))
-    Z = tc.correlate_fms(LW, A)
-    dP = rng.standard_normal((B, H_m, S // POOL, S // POOL))
-    blocks = Z.reshape(B, H_m, S // POOL, POOL, S // POOL, POOL)
-    ties = (blocks == blocks.max(axis=(3, 5), keepdims=True)).sum(axis=(3, 5)) > 1
-    assert not ties.any(), "a pooling window of Z holds its maximum twice: pick another seed"
-    return dict(A=A, LW=LW, dLZ=dLZ, Z=Z, dP=dP)
+    squeeze = (lambda a: a[..., 0, :]) if layer.one_d else (lambda a: a)
+    A = squeeze(rng.standard_normal((layer.B, layer.H_n) + layer.R))
+    LW = squeeze(rng.standard_normal((layer.H_m, layer.H_n) + layer.k))
+    dLZ = squeeze(rng.standard_normal((layer.B, layer.H_m) + layer.S))
+    x = dict(A=A, LW=LW, dLZ=dLZ)
+    if layer.pool:
+        Z = tc.correlate_fms(LW, A, **layer.kw())
+        view = np.lib.stride_tricks.sliding_window_view(Z, (layer.pool, layer.pool), axis=(-2, -1))
+        view = view[..., :: layer.pool_stride, :: layer.pool_stride, :, :]
+        ties = (view == view.max(axis=(-2, -1), keepdims=True)).sum(axis=(-2, -1)) > 1
+        assert not ties.any(), "a pooling window of Z holds its maximum twice: pick another seed"
+        x.update(Z=Z, dP=rng.standard_normal(view.shape[:-2]),
+                 indices=tc.max_pool(Z, layer.pool, stride=layer.pool_stride, return_indices=True)[1])
+    return x
 
 
-def ours(x):
-    return {
-        "correlate_fms": lambda: tc.correlate_fms(x["LW"], x["A"]),
-        "conv_da": lambda: tc.conv_da(x["dLZ"], x["LW"], x["A"].shape),
-        "conv_dlw": lambda: tc.conv_dlw(x["dLZ"], x["A"]),
-        "max_pool": lambda: tc.max_pool(x["Z"], POOL),
-        "max_pool_da": lambda: tc.max_pool_da(x["dP"], x["Z"], POOL),
+def ours(layer, x):
+    pool, st = layer.pool, layer.pool_stride
+    calls = {
+        "correlate_fms": lambda: tc.correlate_fms(x["LW"], x["A"], **layer.kw()),
+        "conv_da": lambda: tc.conv_da(x["dLZ"], x["LW"], x["A"].shape, **layer.kw()),
+        "conv_dlw": lambda: tc.conv_dlw(x["dLZ"], x["A"], kernel_shape=layer.k[1] if layer.one_d else layer.k,
+                                        **layer.kw()),
     }
+    if pool:
+        calls.update({
+            "max_pool": lambda: tc.max_pool(x["Z"], pool, stride=st),
+            "max_pool_da (indices)": lambda: tc.max_pool_da(x["dP"], x["Z"], pool, stride=st, indices=x["indices"]),
+            "max_pool_da": lambda: tc.max_pool_da(x["dP"], x["Z"], pool, stride=st),
+        })
+    return calls
 
 
-def pytorch(x):
-    """PyTorch CPU in float64. max_pool_da is the backward kernel alone, given the indices that
-    F.max_pool2d(..., return_indices=True) saved (ours finds the maxima again from Z); the extra
-    entry times that forward and the backward together."""
-    t = {k: torch.from_numpy(v) for k, v in x.items()}
-    _, idx = F.max_pool2d(t["Z"], POOL, return_indices=True)
-
-    def pool_backward(indices):
-        return torch.ops.aten.max_pool2d_with_indices_backward(
-            t["dP"], t["Z"], [POOL, POOL], [POOL, POOL], [0, 0], [1, 1], False, indices)
-
-    return {
-        "correlate_fms": lambda: F.conv2d(t["A"], t["LW"]),
-        "conv_da": lambda: torch.nn.grad.conv2d_input(t["A"].shape, t["LW"], t["dLZ"]),
-        "conv_dlw": lambda: torch.nn.grad.conv2d_weight(t["A"], t["LW"].shape, t["dLZ"]),
-        "max_pool": lambda: F.max_pool2d(t["Z"], POOL),
-        "max_pool_da": lambda: pool_backward(idx),
-        "max_pool_da (torch forward with indices + backward)":
-            lambda: pool_backward(F.max_pool2d(t["Z"], POOL, return_indices=True)[1]),
+def pytorch(layer, x):
+    """PyTorch CPU in float64, the same paths."""
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in x.items()}
+    conv = F.conv1d if layer.one_d else F.conv2d
+    grad_input = torch.nn.grad.conv1d_input if layer.one_d else torch.nn.grad.conv2d_input
+    grad_weight = torch.nn.grad.conv1d_weight if layer.one_d else torch.nn.grad.conv2d_weight
+    p, s = layer.padding, layer.stride
+    calls = {
+        "correlate_fms": lambda: conv(t["A"], t["LW"], stride=s, padding=p),
+        "conv_da": lambda: grad_input(t["A"].shape, t["LW"], t["dLZ"], stride=s, padding=p),
+        "conv_dlw": lambda: grad_weight(t["A"], t["LW"].shape, t["dLZ"], stride=s, padding=p),
     }
+    if layer.pool:
+        k, st = [layer.pool] * 2, [layer.pool_stride] * 2
+        _, saved = F.max_pool2d(t["Z"], k, st, return_indices=True)
+
+        def backward(indices):
+            return torch.ops.aten.max_pool2d_with_indices_backward(t["dP"], t["Z"], k, st, [0, 0], [1, 1], False,
+                                                                   indices)
+        calls.update({
+            "max_pool": lambda: F.max_pool2d(t["Z"], k, st),
+            "max_pool_da (indices)": lambda: backward(saved),
+            "max_pool_da": lambda: backward(F.max_pool2d(t["Z"], k, st, return_indices=True)[1]),
+        })
+    return calls
 
 
-def scipy_per_channel(x):
-    """scipy.signal on one pair of 2-D FMs at a time, summed as 8.21, 8.45 and 8.48 say."""
+def scipy_per_channel(layer, x):
+    """scipy.signal on one pair of 2-D FMs at a time, summed as 8.21, 8.45 and 8.48 say (stride 1, no padding)."""
     A, LW, dLZ, Z = x["A"], x["LW"], x["dLZ"], x["Z"]
+    B, H_n, H_m, (S_r, S_c), (r, c) = layer.B, layer.H_n, layer.H_m, layer.S, layer.k
 
     def forward():
-        out = np.zeros((B, H_m, S, S))
-        for b in range(B):
-            for h in range(H_m):
-                for l in range(H_n):
-                    out[b, h] += scipy.signal.correlate2d(A[b, l], LW[h, l], mode="valid")
+        out = np.zeros((B, H_m, S_r, S_c))
+        for b, h, l in np.ndindex(B, H_m, H_n):
+            out[b, h] += scipy.signal.correlate2d(A[b, l], LW[h, l], mode="valid")
         return out
 
     def da():
-        out = np.zeros((B, H_n, R, R))
-        for b in range(B):
-            for l in range(H_n):
-                for h in range(H_m):
-                    out[b, l] += scipy.signal.convolve2d(dLZ[b, h], LW[h, l], mode="full")
+        out = np.zeros((B, H_n) + layer.R)
+        for b, l, h in np.ndindex(B, H_n, H_m):
+            out[b, l] += scipy.signal.convolve2d(dLZ[b, h], LW[h, l], mode="full")
         return out
 
     def dlw():
-        out = np.zeros((H_m, H_n, r, r))
-        for h in range(H_m):
-            for l in range(H_n):
-                for b in range(B):
-                    out[h, l] += scipy.signal.correlate2d(A[b, l], dLZ[b, h], mode="valid")
+        out = np.zeros((H_m, H_n, r, c))
+        for h, l, b in np.ndindex(H_m, H_n, B):
+            out[h, l] += scipy.signal.correlate2d(A[b, l], dLZ[b, h], mode="valid")
         return out
 
-    def pool():   # the 2x2 maximum around every pixel, then every second one
-        return scipy.ndimage.maximum_filter(Z, size=(1, 1, POOL, POOL), origin=(0, 0, -1, -1))[..., ::POOL, ::POOL]
+    def pool():   # the maximum around every pixel, then every pool_stride-th one
+        n, s = layer.pool, layer.pool_stride
+        return scipy.ndimage.maximum_filter(Z, size=(1, 1, n, n), origin=(0, 0, -(n // 2), -(n // 2)))[..., ::s, ::s]
 
     return {"correlate_fms": forward, "conv_da": da, "conv_dlw": dlw, "max_pool": pool}
 
 
-def oracle_slices(x):
-    """The loop oracle on a slice of the layer, and the factor that scales it to the whole layer."""
-    A, LW, dLZ, Z, dP = x["A"], x["LW"], x["dLZ"], x["Z"], x["dP"]
-    h, l = 2, 2       # forward: image 0, 2 output FMs from 2 input FMs
-    return {
-        "correlate_fms": ("image 0, H^m=2, H^n=2", B * H_m * H_n / (h * l),
-                          lambda: oracle.correlate_fms(LW[:h, :l], A[0, :l]),
-                          lambda: tc.correlate_fms(LW[:h, :l], A[0, :l])),
+def oracle_slices(layer, x):
+    """The loop oracle on a slice of the layer, and the factor that scales it to the whole layer.
+
+    Each entry: (description, factor, oracle call, our call on the same slice)."""
+    two = (lambda a: a[..., None, :]) if layer.one_d else (lambda a: a)      # the oracle takes 2-D FMs
+    A, LW, dLZ = two(x["A"]), two(x["LW"]), two(x["dLZ"])
+    pad = (0, layer.padding) if layer.one_d else (layer.padding,) * 2
+    st = (1, layer.stride) if layer.one_d else (layer.stride,) * 2
+    B, H_m, H_n = layer.B, layer.H_m, layer.H_n
+    flat = (lambda a: a[..., 0, :]) if layer.one_d else (lambda a: a)
+    entries = {
+        "correlate_fms": ("image 0, H^m=2, H^n=2", B * H_m * H_n / 4,
+                          lambda: flat(oracle.correlate_fms(LW[:2, :2], A[0, :2], pad, st)),
+                          lambda: tc.correlate_fms(x["LW"][:2, :2], x["A"][0, :2], **layer.kw())),
         "conv_da": ("image 0, H^m=1, H^n=1", B * H_m * H_n,
-                    lambda: oracle.conv_da(dLZ[0, :1], LW[:1, :1], (R, R)),
-                    lambda: tc.conv_da(dLZ[0, :1], LW[:1, :1], (1, R, R))),
-        "conv_dlw": ("image 0, H^m=2, H^n=2", B * H_m * H_n / (h * l),
-                     lambda: oracle.conv_dlw(dLZ[0, :h], A[0, :l], (r, r)),
-                     lambda: tc.conv_dlw(dLZ[0, :h], A[0, :l])),
-        "max_pool": ("one FM", B * H_m,
-                     lambda: oracle.max_pool(Z[0, 0], (POOL, POOL)),
-                     lambda: tc.max_pool(Z[0, 0], POOL)),
-        "max_pool_da": ("one FM", B * H_m,
-                        lambda: oracle.max_pool_da(dP[0, 0], Z[0, 0], (POOL, POOL)),
-                        lambda: tc.max_pool_da(dP[0, 0], Z[0, 0], POOL)),
+                    lambda: flat(oracle.conv_da(dLZ[0, :1], LW[:1, :1], A.shape[-2:], pad, st)),
+                    lambda: tc.conv_da(x["dLZ"][0, :1], x["LW"][:1, :1], x["A"][0, :1].shape, **layer.kw())),
+        "conv_dlw": ("image 0, H^m=2, H^n=2", B * H_m * H_n / 4,
+                     lambda: flat(oracle.conv_dlw(dLZ[0, :2], A[0, :2], LW.shape[-2:], pad, st)),
+                     lambda: tc.conv_dlw(x["dLZ"][0, :2], x["A"][0, :2], kernel_shape=layer.k[1] if layer.one_d
+                                         else layer.k, **layer.kw())),
     }
+    if layer.pool:
+        n, s, Z, dP = layer.pool, layer.pool_stride, x["Z"], x["dP"]
+        entries.update({
+            "max_pool": ("one FM", B * H_m, lambda: oracle.max_pool(Z[0, 0], (n, n), (s, s)),
+                         lambda: tc.max_pool(Z[0, 0], n, stride=s)),
+            "max_pool_da": ("one FM", B * H_m, lambda: oracle.max_pool_da(dP[0, 0], Z[0, 0], (n, n), (s, s)),
+                            lambda: tc.max_pool_da(dP[0, 0], Z[0, 0], n, stride=s)),
+        })
+        entries["max_pool_da (indices)"] = entries["max_pool_da"][:3] + (
+            lambda: tc.max_pool_da(dP[0, 0], Z[0, 0], n, stride=s, indices=x["indices"][0, 0]),)
+    return entries
 
 
-def matmul_reference(seed=1):
+def matmul_reference(layer, seed=1):
     """numpy matmul on the im2col GEMM of the layer: the same flop count, as one BLAS call."""
     rng = np.random.default_rng(seed)
-    X, Y = rng.standard_normal((B * S * S, H_n * r * r)), rng.standard_normal((H_n * r * r, H_m))
-    Xw = rng.standard_normal((H_n * r * r, B * S * S))
-    assert 2 * X.shape[0] * X.shape[1] * Y.shape[1] == FLOPS
-    return {"matmul (B*S_r*S_c x H^n*r*c) @ (H^n*r*c x H^m)": lambda: X @ Y,
-            "matmul (H^m x H^n*r*c) @ (H^n*r*c x B*S_r*S_c)": lambda: Y.T @ Xw}
+    K = layer.H_n * layer.k[0] * layer.k[1]
+    X, Y = rng.standard_normal((layer.B * layer.S[0] * layer.S[1], K)), rng.standard_normal((K, layer.H_m))
+    assert 2 * X.shape[0] * X.shape[1] * Y.shape[1] == layer.flops
+    return lambda: X @ Y
 
 
 def time_blocks(calls, rounds, per_block, warm_up=WARM_UP):
@@ -200,71 +274,69 @@ def time_few(f, n):
 
 
 def check(name, ours_result, theirs, who):
+    if isinstance(ours_result, tuple):
+        ours_result = ours_result[0]
     theirs = theirs.numpy() if hasattr(theirs, "numpy") else np.asarray(theirs, dtype=float)
     ok = ours_result.shape == theirs.shape and np.allclose(ours_result, theirs, rtol=1e-10, atol=1e-10)
     if not ok:
         raise SystemExit(f"bench: {name} differs from {who}; the comparison would not be fair")
 
 
-def fmt_ms(t):
-    return f"{1e3 * t:8.2f}"
+def measure(layer, rounds, per_block, few, warm_up=WARM_UP):
+    """Check every path of `layer` against PyTorch and the oracle slice, then time them all."""
+    x = inputs(layer)
+    mine = ours(layer, x)
+    theirs = pytorch(layer, x) if torch is not None else {}
+    slices = oracle_slices(layer, x)
+    for k, f in mine.items():
+        result = f()
+        if k in theirs:
+            check(f"{layer.name} {k}", result, theirs[k](), "PyTorch")
+        _, _, slow, fast = slices[k]
+        check(f"{layer.name} {k} (oracle slice)", fast(), slow(), "the loop oracle")
+    calls = {("ours", k): f for k, f in mine.items()}
+    calls.update({("torch", k): f for k, f in theirs.items()})
+    calls[("matmul", "")] = matmul_reference(layer)
+    result = {"layer": layer, "wall": time_blocks(calls, rounds, per_block, warm_up), "warm_up": warm_up}
+    if layer.name == "lenet":          # scipy and the oracle, as a scale: a few calls, median
+        result["scipy"] = {k: time_few(f, few) for k, f in scipy_per_channel(layer, x).items()}
+        result["oracle"] = {k: min(time_few(s[2], few)) * s[1] for k, s in slices.items()}
+        result["slices"] = slices
+    return result
 
 
-def fmt_ratio(x):
-    if x is None:
-        return "       -"
-    return f"{x:8.3f}" if x >= 1e-2 else f"{x:8.1e}"
+def fmt(x, width=8, digits=2):
+    return f"{'-':>{width}s}" if x is None else f"{x:{width}.{digits}f}"
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3, help="rounds over all calls (default 3)")
     p.add_argument("--calls", type=int, default=7, help="timed calls of each operation per round (default 7)")
-    p.add_argument("--quick", action="store_true", help="smoke run: one round of 3 calls, one scipy and oracle call")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: one round of 3 calls with a short warm-up, one scipy and oracle call")
+    p.add_argument("--layers", nargs="*", default=[layer.name for layer in LAYERS], help="layers to run")
     args = p.parse_args(argv)
     rounds, per_block, few = (1, 3, 1) if args.quick else (args.rounds, args.calls, 3)
+    unknown = set(args.layers) - {layer.name for layer in LAYERS}
+    if unknown:
+        p.error(f"unknown layer(s) {sorted(unknown)}; known: {[layer.name for layer in LAYERS]}")
 
     threadpool_limits(limits=THREADS)
     if torch is not None:
         torch.set_num_threads(THREADS)
-    x = inputs()
-    mine = ours(x)
-    results = {k: f() for k, f in mine.items()}
-    theirs_torch = pytorch(x) if torch is not None else {}
-    theirs_scipy = scipy_per_channel(x)
-    slices = oracle_slices(x)
-
-    # The comparison is fair only between results that agree.
-    for k in OPS:
-        if k in theirs_torch:
-            check(k, results[k], theirs_torch[k](), "PyTorch")
-        if k in theirs_scipy:
-            check(k, results[k], theirs_scipy[k](), "scipy")
-        _, _, slow, fast = slices[k]
-        check(k + " (oracle slice)", fast(), slow(), "the loop oracle")
-
     load_before = os.getloadavg()
-    calls = {("ours", k): f for k, f in mine.items()}
-    calls.update({("torch", k): f for k, f in theirs_torch.items()})
-    calls.update({("matmul", k): f for k, f in matmul_reference().items()})
-    wall = time_blocks(calls, rounds, per_block)
-    scipy_wall = {k: time_few(f, few) for k, f in theirs_scipy.items()}
-    oracle_wall = {k: min(time_few(s[2], few)) * s[1] for k, s in slices.items()}
+    warm_up = 0.01 if args.quick else WARM_UP
+    results = [measure(layer, rounds, per_block, few, warm_up) for layer in LAYERS if layer.name in args.layers]
     load_after = os.getloadavg()
-
-    report(wall, scipy_wall, oracle_wall, slices, (rounds, per_block), few, load_before, load_after)
+    report(results, (rounds, per_block), few, load_before, load_after)
     return 0
 
 
-def report(wall, scipy_wall, oracle_wall, slices, rounds, few, load_before, load_after):
-    """Print the environment, the two tables (median and best of N) and the issue's goals."""
-    stats = {"median": {k: statistics.median(v) for k, v in wall.items()},
-             "best": {k: min(v) for k, v in wall.items()}}
-    mm_names = [k[1] for k in wall if k[0] == "matmul"]
+def report(results, rounds, few, load_before, load_after):
+    """Print the environment, one table per statistic (median, best of N) and the issue's goals."""
     blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
             for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
-    print(f"LeNet-sized layer: B={B}, H^n={H_n} -> H^m={H_m}, {R}x{R} FMs, {r}x{r} kernels, float64, "
-          f"stride 1, no padding; max pool {POOL}x{POOL} stride {POOL} on Z {B}x{H_m}x{S}x{S}")
     print(f"numpy {np.__version__}, BLAS {blas[0] if blas else '?'}; "
           + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch is not None
              else "PyTorch not installed: its columns are skipped (make bench installs it from a local wheel if there is one)")
@@ -272,63 +344,52 @@ def report(wall, scipy_wall, oracle_wall, slices, rounds, few, load_before, load
     if max(load_before[0], load_after[0]) > 0.5 * (os.cpu_count() or 1):
         print("note: other processes were using the CPUs during this run: medians are inflated; the best-of "
               "table is the closer estimate of an idle machine")
-    print(f"conv flops = 2*B*H^m*H^n*S_r*S_c*r*c = {FLOPS / 1e6:.1f} MFLOP. Each time is over N = "
-          f"{rounds[0]} rounds x {rounds[1]} back-to-back calls, after {WARM_UP} s of untimed calls "
-          "(see time_blocks); ratios are ours/theirs time (below 1: ours is faster).")
-    for name in mm_names:
-        print(f"  numpy {name}: median {1e3 * stats['median'][('matmul', name)]:.2f} ms "
-              f"({FLOPS / stats['median'][('matmul', name)] / 1e9:.1f} GFLOP/s), best "
-              f"{1e3 * stats['best'][('matmul', name)]:.2f} ms ({FLOPS / stats['best'][('matmul', name)] / 1e9:.1f} GFLOP/s)")
-    print(f"  /matmul is the fraction of the first one's GFLOP/s (the im2col GEMM shape).")
-    torch_both = "max_pool_da (torch forward with indices + backward)"
-    for which, t in stats.items():
-        mm = FLOPS / t[("matmul", mm_names[0])] / 1e9
+    print(f"Each time is over N = {rounds[0]} rounds x {rounds[1]} back-to-back calls, after {results[0]['warm_up']} s of untimed "
+          "calls (see time_blocks). x torch = torch's time / ours (>= 1: ours is at least as fast); "
+          "/matmul = our GFLOP/s / numpy matmul's on the im2col GEMM of the same flops.")
+    for res in results:
+        layer = res["layer"]
+        print(f"  {layer.name:8s} {layer.describe()}; conv {layer.flops / 1e6:.1f} MFLOP")
+    goals = []
+    for which, stat in (("median", statistics.median), ("best", min)):
         print()
-        head = (f"{which + ' of N':14s} {'ours ms':>8s} {'GFLOP/s':>8s} {'/matmul':>8s} {'/torch':>8s} "
+        head = (f"{which + ' of N':30s} {'ours ms':>8s} {'GFLOP/s':>8s} {'/matmul':>8s} {'x torch':>8s} "
                 f"{'torch ms':>9s}")
-        if which == "median":
-            head += f" {'/scipy':>8s} {'/oracle':>8s} {'scipy ms':>9s} {'oracle s':>9s}"
         print(head)
         print("-" * len(head))
-        for k in OPS:
-            ours_t, torch_t = t[("ours", k)], t.get(("torch", k))
-            gf = FLOPS / ours_t / 1e9 if k in CONV_OPS else None
-            line = (f"{k:14s} {fmt_ms(ours_t)} {(f'{gf:8.1f}' if gf else '       -')} "
-                    f"{fmt_ratio(gf / mm if gf else None)} {fmt_ratio(ours_t / torch_t if torch_t else None)} "
-                    f"{(fmt_ms(torch_t) if torch_t else '       -'):>9s}")
-            if which == "median":
-                ts = statistics.median(scipy_wall[k]) if k in scipy_wall else None
-                line += (f" {fmt_ratio(ours_t / ts if ts else None)} {fmt_ratio(ours_t / oracle_wall[k])} "
-                         f"{(fmt_ms(ts) if ts else '       -'):>9s} {oracle_wall[k]:9.1f}")
-            print(line)
-        if ("torch", torch_both) in t:
-            print(f"{'':14s} max_pool_da vs PyTorch forward-with-indices + backward (both find the maxima): "
-                  f"{fmt_ratio(t[('ours', 'max_pool_da')] / t[('torch', torch_both)]).strip()} "
-                  f"({1e3 * t[('torch', torch_both)]:.2f} ms)")
+        for res in results:
+            layer, t = res["layer"], {k: stat(v) for k, v in res["wall"].items()}
+            mm = layer.flops / t[("matmul", "")] / 1e9
+            print(f"{layer.name + ': numpy matmul':30s} {1e3 * t[('matmul', '')]:8.2f} {mm:8.1f}")
+            for k in layer.ops:
+                ours_t, torch_t = t[("ours", k)], t.get(("torch", k))
+                gf = layer.flops / ours_t / 1e9 if k in CONV_OPS else None
+                speedup = torch_t / ours_t if torch_t else None
+                print(f"{'  ' + k:30s} {1e3 * ours_t:8.2f} {fmt(gf, digits=1)} {fmt(gf / mm if gf else None)} "
+                      f"{fmt(speedup)} {fmt(1e3 * torch_t if torch_t else None, 9)}")
+                goals.append((layer.name, k, which, speedup, gf / mm if gf else None))
+    lenet = next((res for res in results if "scipy" in res), None)
+    if lenet:
+        print()
+        print(f"lenet against scipy (signal.correlate2d / convolve2d per pair of FMs, ndimage.maximum_filter) "
+              f"and the loop oracle (a slice, scaled by multiply-adds); medians, scipy and oracle of {few} calls:")
+        t = {k: statistics.median(v) for k, v in lenet["wall"].items()}
+        for k in lenet["layer"].ops:
+            ts = statistics.median(lenet["scipy"][k]) if k in lenet["scipy"] else None
+            desc, factor = lenet["slices"][k][:2]
+            print(f"  {k:22s} x scipy {fmt(ts / t[('ours', k)] if ts else None, 9, 1)}   x oracle "
+                  f"{lenet['oracle'][k] / t[('ours', k)]:11.0f}   (oracle slice: {desc}, x {factor:.0f})")
     print()
-    print(f"torch: F.conv2d, torch.nn.grad.conv2d_input / conv2d_weight, F.max_pool2d, and for max_pool_da the "
-          f"backward kernel alone given the saved indices. scipy: signal.correlate2d / convolve2d per pair of "
-          f"FMs ({B * H_m * H_n} calls), ndimage.maximum_filter for max_pool, none for max_pool_da; median of {few}.")
-    print(f"oracle: textbook_core/oracle.py, best of {few} on a slice, scaled linearly to the full layer by the "
-          "number of multiply-adds (FM sizes kept):")
-    for k in OPS:
-        desc, factor = slices[k][0], slices[k][1]
-        print(f"  {k:14s} slice {desc:24s} x {factor:6.0f}")
-    print()
-    print("goals (issue): every path at least as fast as PyTorch CPU; conv paths at least half of numpy matmul GFLOP/s")
-    for k in OPS:
-        verdicts = []
-        for which, t in stats.items():
-            part = []
-            if ("torch", k) in t:
-                ratio = t[("ours", k)] / t[("torch", k)]
-                part.append(f"torch {'met' if ratio <= 1 else 'NOT met'} ({ratio:.2f}x)")
-            if k in CONV_OPS:
-                frac = t[("matmul", mm_names[0])] / t[("ours", k)]    # our GFLOP/s over matmul's
-                part.append(f"matmul {'met' if frac >= 0.5 else 'NOT met'} ({frac:.2f})")
-            if part:
-                verdicts.append(f"{which}: " + ", ".join(part))
-        print(f"  {k:14s} " + ("; ".join(verdicts) or "(PyTorch not installed)"))
+    print("goals (issue 12): every path at least as fast as PyTorch CPU (x torch >= 1); convolution paths at "
+          "least half of numpy matmul's GFLOP/s (/matmul >= 0.5)")
+    for name, k, which, speedup, frac in goals:
+        parts = []
+        if speedup is not None:
+            parts.append(f"torch {'met' if speedup >= 1 else 'NOT met'} ({speedup:.2f}x)")
+        if frac is not None:
+            parts.append(f"matmul {'met' if frac >= 0.5 else 'NOT met'} ({frac:.2f})")
+        if parts:
+            print(f"  {name:8s} {k:22s} {which:6s} " + ", ".join(parts))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Grading throughput: autograde N generated submissions of the 10 notebooks, three ways, in one run.
+"""Grading throughput: autograde N generated submissions of the 10 notebooks, several ways, in one run.
 
 Run from the repository root: ``python -m bench.grading_throughput`` (``--submissions 100`` by
-default, ``--workers 2`` for the parallel run, ``--skip-baseline`` to leave out the slow one).
+default, ``--workers 2`` for the parallel runs, ``--skip-baseline`` to leave out the slow one,
+``--skip-dask`` to leave out the Dask cluster).
 
 The submissions are generated from the solutions (`autograder.samples`): student k is the
 solution, the blank release, or the solution with one or two of the typical mistakes, in turn,
@@ -10,15 +11,18 @@ so every run grades the same mix. Each way grades all of them into its own fresh
 1. **nbgrader** (the baseline): plain sequential ``nbgrader autograde`` through its Python API,
    one student after the other, every notebook in an ordinary Jupyter kernel (nbgrader's own
    reader, sanitizing steps and ``Execute``, with this course's time and output settings);
-2. **sandboxed, 1 worker**: ``autograder.pipeline.grade``: student code in the bubblewrap sandbox,
-   test cells in the grader (`autograder.grading`), one student after the other;
-3. **sandboxed, W workers**: the same with W processes running students' code and tests while the
-   main process writes each finished student to the gradebook through nbgrader.
+2. **local, 1 worker**: ``autograder.pipeline.grade``: one stateless job per student (student code
+   in the bubblewrap sandbox, test cells in the grader) in this process, each result merged into
+   the gradebook as it arrives;
+3. **local, W workers**: the same jobs in W local processes;
+4. **dask, W workers**: the same jobs on a Dask cluster this benchmark starts on loopback: a
+   ``dask scheduler`` and W ``dask worker`` processes of one thread each (start-up excluded).
 
 It prints, per way, the wall time of the grading call (release, collection and start-up of the
 Python process excluded), seconds per submission, the speed-up over the nbgrader baseline and
-over the sequential sandboxed run, and whether every grade (each cell of each student: score,
-maximum, needs-manual-grade) equals the baseline's; then checks each gradebook: SQLite's
+over the sequential run, and whether every grade (each cell of each student: score, maximum,
+needs-manual-grade) equals the first way's; then the Dask path's overhead per submission against
+local workers of the same count (the goal is under 10%), and checks each gradebook: SQLite's
 integrity check, one submission per student, 10 notebooks per submission, no grade missing.
 """
 import argparse
@@ -57,6 +61,7 @@ class Way:
 
     name: str
     workers: int
+    dask: bool = False
     seconds: float = 0.0
     scores: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)
@@ -105,7 +110,46 @@ def check_gradebook(course, ids):
     return problems
 
 
-def run(n=100, workers=(2,), baseline=True, folder=None, log=print):
+class Cluster:
+    """A Dask scheduler and `workers` one-thread workers on loopback, as subprocesses."""
+
+    def __init__(self, workers, folder):
+        import subprocess
+
+        from distributed import Client
+
+        from autograder.fanout import wait_for_workers
+
+        dask = shutil.which("dask", path=os.path.dirname(sys.executable)) or "dask"
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        address = Path(folder) / "scheduler.json"
+        common = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                            "--no-dashboard", "--scheduler-file", str(address)], **common)]
+        self.processes += [subprocess.Popen([dask, "worker", "--scheduler-file", str(address), "--nthreads", "1",
+                                             "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"], **common)
+                           for _ in range(workers)]
+        deadline = time.monotonic() + 60
+        while not address.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not address.exists():
+            self.close()
+            raise RuntimeError("the Dask scheduler did not start within 60 s")
+        self.client = Client(scheduler_file=str(address), timeout="60s")
+        wait_for_workers(self.client, workers)
+
+    def close(self):
+        import signal
+
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def run(n=100, workers=(2,), baseline=True, folder=None, log=print, dask=True):
     """Grade `n` submissions every way; returns the list of `Way`s (baseline first if run)."""
     tmp = Path(folder or tempfile.mkdtemp(prefix="grading-throughput-"))
     release = Course(release=tmp / "release", work=tmp / "release-work")
@@ -114,7 +158,8 @@ def run(n=100, workers=(2,), baseline=True, folder=None, log=print):
     inbox = samples.write(generated, tmp / "inbox", release)
     ids = [s.id for s in generated]
     plan = ([Way("nbgrader autograde, plain kernels", 1)] if baseline else []) + \
-        [Way("sandboxed grader", 1)] + [Way("sandboxed grader", w) for w in workers]
+        [Way("local", 1)] + [Way("local", w) for w in workers] + \
+        ([Way("dask", w, dask=True) for w in workers] if dask else [])
     for index, way in enumerate(plan):
         course = Course(release=tmp / "release", work=tmp / f"work-{index}")
         course.path("work").mkdir(parents=True)
@@ -124,30 +169,52 @@ def run(n=100, workers=(2,), baseline=True, folder=None, log=print):
         if way.name.startswith("nbgrader"):
             way.seconds, way.failed = _baseline(ids, course)
         else:
-            start = time.perf_counter()
-            result = pipeline.grade(ids, course, workers=way.workers)
-            way.seconds, way.failed = time.perf_counter() - start, result.failed
+            cluster = Cluster(way.workers, tmp / f"cluster-{index}") if way.dask else None
+            try:
+                start = time.perf_counter()
+                result = pipeline.grade(ids, course, workers=way.workers,
+                                        scheduler=cluster.client if cluster else None)
+                way.seconds, way.failed = time.perf_counter() - start, result.failed
+            finally:
+                if cluster:
+                    cluster.close()
         way.scores = {student: pipeline.cell_scores(student, course) for student in ids if student not in way.failed}
         way.gradebook = check_gradebook(course, ids)
         log(f"   {way.seconds:.1f} s, {way.seconds / n:.2f} s per submission")
     return plan
 
 
+def overhead(plan):
+    """``[(workers, local s, dask s, overhead s per submission, overhead %)]`` for each Dask way."""
+    rows = []
+    for way in plan:
+        local = next((w for w in plan if w.name == "local" and w.workers == way.workers), None)
+        if way.dask and local is not None:
+            n = max(len(way.scores) + len(way.failed), 1)
+            rows.append((way.workers, local.seconds, way.seconds, (way.seconds - local.seconds) / n,
+                         100 * (way.seconds - local.seconds) / local.seconds))
+    return rows
+
+
 def table(plan, n):
     """The benchmark table (text)."""
     reference = plan[0]
-    sequential = next(w for w in plan if w.name.startswith("sandboxed") and w.workers == 1)
+    sequential = next(w for w in plan if w.name == "local" and w.workers == 1)
+    baseline = reference if reference.name.startswith("nbgrader") else None
     head = (f"{'way':<36}{'workers':>8}{'total s':>10}{'s/submission':>14}{'vs nbgrader':>13}"
-            f"{'vs 1 worker':>13}{'grades = nbgrader':>19}{'gradebook':>11}")
+            f"{'vs 1 worker':>13}{'grades = first':>16}{'gradebook':>11}")
     lines = [head, "-" * len(head)]
     for way in plan:
         same = sum(way.scores.get(s) == reference.scores.get(s) for s in reference.scores)
         agree = "-" if way is reference else f"{same}/{len(reference.scores)}"
-        versus = f"{reference.seconds / way.seconds:.2f}x"
-        parallel = f"{sequential.seconds / way.seconds:.2f}x" if way.name.startswith("sandboxed") else "-"
+        versus = f"{baseline.seconds / way.seconds:.2f}x" if baseline else "-"
+        parallel = f"{sequential.seconds / way.seconds:.2f}x" if not way.name.startswith("nbgrader") else "-"
         book = "ok" if not way.gradebook and not way.failed else f"{len(way.gradebook) + len(way.failed)} problems"
         lines.append(f"{way.name:<36}{way.workers:>8}{way.seconds:>10.1f}{way.seconds / n:>14.2f}{versus:>13}"
-                     f"{parallel:>13}{agree:>19}{book:>11}")
+                     f"{parallel:>13}{agree:>16}{book:>11}")
+    for workers, local, dask, per, percent in overhead(plan):
+        lines.append(f"\nDask path overhead with {workers} workers: {dask:.1f} s against {local:.1f} s locally, "
+                     f"{per:+.3f} s per submission ({percent:+.1f}%; goal under 10%)")
     return "\n".join(lines)
 
 
@@ -157,11 +224,12 @@ def main(argv=None):
     parser.add_argument("--submissions", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="parallel runs to time")
     parser.add_argument("--skip-baseline", action="store_true", help="leave out plain nbgrader (slow)")
+    parser.add_argument("--skip-dask", action="store_true", help="leave out the Dask cluster")
     parser.add_argument("--keep", help="folder to grade in (kept afterwards)")
     args = parser.parse_args(argv)
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"{args.submissions} submissions x {len(NOTEBOOKS)} notebooks")
-    plan = run(args.submissions, args.workers, not args.skip_baseline, args.keep)
+    plan = run(args.submissions, args.workers, not args.skip_baseline, args.keep, dask=not args.skip_dask)
     print()
     print(table(plan, args.submissions))
     problems = {f"{w.name} ({w.workers})": w.gradebook + list(w.failed) for w in plan if w.gradebook or w.failed}

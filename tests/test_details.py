@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from textbook_core import output_size
-from textbook_core.details import as_array, im2col, pad, pair, windows, windows_adjoint
+from textbook_core.details import as_array, batch_shape, im2col, like, pad, pair, windows, windows_adjoint
 
 
 def test_sizes_worked_by_hand():
@@ -45,17 +45,85 @@ def test_symbolic_size_is_the_printed_formula_with_a_floor():
     (lambda: output_size(0, 1), r"sizes must be positive, got input R_r=0"),
     (lambda: pair((1, 2, 3), "S^t", 1), r"stride S\^t=\(1, 2, 3\)"),
     (lambda: pair(1.5, "P^d", 0), r"padding P\^d=1.5"),
-    (lambda: as_array(["x"], "P"), r"P must hold numbers, got dtype <U1"),
+    (lambda: as_array(["x"], "P"), r"P must hold real numbers, got dtype <U1"),
 ])
 def test_bad_sizes_raise_value_error_naming_the_symbol(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
+# Issue 12, misuse 1: sizes that are not integers used to fall into the symbolic branch and come
+# back as numbers (or a bare TypeError for stride=(2, 0)).
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(R=5, r=2, stride=1.5), r"stride S\^t=1.5 must be an integer >= 1"),
+    (dict(R=5, r=2, stride=2.0), r"stride S\^t=2.0 must be an integer >= 1"),
+    (dict(R=5, r=2, padding=0.5), r"padding P\^d=0.5 must be an integer >= 0"),
+    (dict(R=5, r=2, stride=True), r"stride S\^t=True must be an integer >= 1"),
+    (dict(R=5, r=2, padding=False), r"padding P\^d=False must be an integer >= 0"),
+    (dict(R=5.0, r=2), r"input size R_r=5.0 must be an integer >= 1"),
+    (dict(R=5, r=2.0), r"kernel r=2.0 must be an integer >= 1"),
+    (dict(R=5, r=2, stride=(2, 0)), r"stride S\^t=\(2, 0\) must be an integer >= 1"),
+    (dict(R=5, r=2, stride=None), r"stride S\^t=None"),
+    (dict(R="5", r=2), r"input size R_r='5'"),
+    (dict(R=(5, 5), r=(2, 2), padding=(1,)), r"padding P\^d=\(1,\)"),
+    (dict(R=(5, 5, 5), r=2), r"input size R=\(5, 5, 5\)"),
+    (dict(R=(5, 5), r=(2, 0)), r"size r=\(2, 0\)"),
+    (dict(R=-3, r=2), r"sizes must be positive, got input R_r=-3"),
+    (dict(R=sympy.Symbol("R"), r=3, stride=1.5), r"stride S\^t=1.5"),
+])
+def test_output_size_refuses_sizes_that_are_not_integers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        output_size(kwargs.pop("R"), kwargs.pop("r"), **kwargs)
+
+
+def test_output_size_takes_integers_of_every_kind_and_symbols():
+    assert output_size(np.int64(15), np.int32(3), padding=np.uint8(1), stride=np.int16(2)) == 8
+    assert output_size(sympy.Integer(15), 3, padding=sympy.Integer(1), stride=2) == 8
+    assert output_size(np.array(15), 3) == 13
+    assert output_size((5, 7), np.array([2, 3]), padding=[1, 0], stride=(np.int64(2), 1)) == (3, 5)
+    R = sympy.Symbol("R", integer=True, positive=True)
+    assert sympy.simplify(output_size(R, 3, stride=2) - (sympy.floor((R - 3) / 2) + 1)) == 0
+
+
+def test_pair_refuses_bools_floats_and_wrong_lengths():
+    assert pair(np.int64(2), "S^t", 1) == (2, 2) and pair([1, np.int8(0)], "P^d", 0) == (1, 0)
+    for bad in (True, 2.0, (2, 2.0), (1,), (1, 2, 3), "2", None, np.array([[1, 1]]), (True, 1)):
+        with pytest.raises(ValueError, match=r"stride S\^t="):
+            pair(bad, "S^t", 1)
+
+
 def test_dtype_rule():
     assert as_array([1, 2]).dtype == np.float64            # integers compute in float64
+    assert as_array([True, False]).dtype == np.float64
     assert as_array(np.ones(2, np.float32)).dtype == np.float32
     assert as_array(np.array([sympy.Symbol("x")])).dtype == object   # sympy flows through
+    assert as_array(np.array([1, 2.5, sympy.Rational(1, 3)], dtype=object)).dtype == object
+
+
+@pytest.mark.parametrize("values, message", [
+    (np.ones(2, complex), r"A must hold real numbers, got dtype complex128"),
+    (np.array(["1", "2"]), r"A must hold real numbers, got dtype <U1"),
+    (np.array([1, None], dtype=object), r"A must hold real numbers or sympy expressions, got None"),
+    (np.array([1, "x"], dtype=object), r"got 'x' of type str"),
+    (np.array([1, 2j], dtype=object), r"got 2j of type complex"),
+])
+def test_complex_strings_and_other_objects_are_refused(values, message):
+    with pytest.raises(ValueError, match=message):
+        as_array(values, "A")
+
+
+def test_parameters_take_the_dtype_of_the_array_they_scale():
+    f32 = np.ones(2, np.float32)
+    for w in (0.5, np.float64(0.5), np.array(0.5), np.array([1, 2]), np.array([1.0, 2.0])):
+        assert like(w, f32, "w").dtype == np.float32
+    assert like(0.5, np.ones(2), "w").dtype == np.float64
+    assert like(sympy.Symbol("w"), np.array([sympy.Symbol("x")]), "w").dtype == object
+
+
+def test_batch_axes_that_do_not_broadcast_are_named():
+    assert batch_shape(("dLZ", (4, 1)), ("A", (3,))) == (4, 3)
+    with pytest.raises(ValueError, match=r"dLZ has \(2,\) in front of its FMs, A has \(3,\)"):
+        batch_shape(("dLZ", (2,)), ("A", (3,)))
 
 
 def test_pad_adds_zeros_on_every_side():
@@ -90,31 +158,6 @@ def test_windows_adjoint_is_the_transpose_of_windows(r, c, sr, sc, extra_r, extr
     back = windows_adjoint(C, A.shape[-2:], (sr, sc))
     assert back.shape == A.shape
     np.testing.assert_allclose(np.sum(view * C), np.sum(A * back))
-
-
-def test_chunked_and_threaded_paths_give_the_unchunked_results(monkeypatch):
-    """One batch item per chunk, BLAS at two threads: the thread pool runs every chunk, and the
-    results equal those of each item computed alone (the small-input, serial path)."""
-    import textbook_core as tc
-    from textbook_core import details
-    from threadpoolctl import threadpool_limits
-    rng = np.random.default_rng(4)
-    LW, A = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((6, 2, 7, 6))
-    kw = dict(padding=(1, 0), stride=(2, 1))
-    alone = [tc.correlate_fms(LW, A[i], **kw) for i in range(6)]
-    dLZ = rng.standard_normal(np.shape(alone))
-    da_alone = [tc.conv_da(dLZ[i], LW, A.shape, **kw) for i in range(6)]
-    dlw_alone = sum(tc.conv_dlw(dLZ[i], A[i], kernel_shape=(3, 2), **kw) for i in range(6))
-    mp_alone = [tc.max_pool_da(tc.max_pool(A[i], 2, stride=1), A[i], 2, stride=1) for i in range(6)]
-    calls = []
-    monkeypatch.setattr(details, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(details, "_blas_threads", lambda controller: calls.append(1) or 2)
-    with threadpool_limits(limits=2, user_api="blas"):
-        np.testing.assert_array_equal(tc.correlate_fms(LW, A, **kw), alone)
-        np.testing.assert_array_equal(tc.conv_da(dLZ, LW, A.shape, **kw), da_alone)
-        np.testing.assert_allclose(tc.conv_dlw(dLZ, A, kernel_shape=(3, 2), **kw), dlw_alone, rtol=1e-13)
-        np.testing.assert_array_equal(tc.max_pool_da(tc.max_pool(A, 2, stride=1), A, 2, stride=1), mp_alone)
-    assert len(calls) == 4      # each call went through the thread pool
 
 
 def test_empty_batch_gives_empty_results():

@@ -74,7 +74,10 @@ def run_in(student, source, *args, timeout=600):
 def test_the_wheel_holds_the_library_and_the_visible_checks_only(built):
     names = zipfile.ZipFile(built.wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"textbook_core", "autograder", built.wheel.name.split("-py3")[0] + ".dist-info"}, tops
+    stem = built.wheel.name.split("-py3")[0]
+    assert tops == {"textbook_core", "autograder", stem + ".dist-info", stem + ".data"}, tops
+    # JupyterLab saves the demo's widget state (textbook_core/widgets/lab_settings.py)
+    assert f"{stem}.data/data/share/jupyter/lab/settings/overrides.d/textbook-core.json" in names
     assert sorted(n for n in names if n.startswith("autograder/")) == ["autograder/__init__.py", "autograder/checks.py"]
     assert "textbook_core/gradient.py" in names and "textbook_core/plugged.py" in names
     metadata = zipfile.ZipFile(built.wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
@@ -334,7 +337,10 @@ def test_the_walkthroughs_run_or_ask_for_the_answer(student):
 
 
 def test_jupyterlab_opens_the_exercises(student):
-    """The second command's JupyterLab, started headless, serves the exercises and the walkthroughs."""
+    """The second command's JupyterLab, started headless, serves the exercises and the walkthroughs,
+    and saves widget state in notebooks (the demo of walkthrough 03 survives a reload)."""
+    settings = student["python"].parents[1] / "share/jupyter/lab/settings/overrides.d/textbook-core.json"
+    assert json.loads(settings.read_text()) == {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -226,7 +226,185 @@ def test_conv_dlw_needs_kernel_shape_only_when_the_stride_leaves_a_remainder():
     (lambda: tc.product_dlz(np.ones((2, 2, 2)), np.ones(3)), r"b must hold one value per FM"),
     (lambda: tc.product_db(np.ones((2, 2)), np.ones((2, 3))), r"dN has shape \(2, 2\) but LZ has shape \(2, 3\)"),
     (lambda: tc.summation_db(np.ones(3)), r"dN must have rows and cols"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), 3), r"input_shape must be the forward input's shape"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), (3.0, 3)), r"got \(3.0, 3\)"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), (True, 3)), r"got \(True, 3\)"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), (3, 0)), r"got \(3, 0\)"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), (3, 3), stride=0), r"stride S\^t=0"),
+    (lambda: tc.conv_da(np.ones((1, 2, 2)), np.ones((1, 1, 2, 2)), (3, 3), padding=0.5), r"padding P\^d=0.5"),
+    (lambda: tc.conv_da(np.ones((1, 1, 1)), np.ones((1, 1, 5, 5)), (3, 3)), r"kernel r=5 does not fit input R_r=3"),
+    (lambda: tc.conv_dlw(np.ones((1, 2, 2)), np.ones((1, 3, 3)), kernel_shape=(2.0, 2)), r"kernel_shape \(r, c\)=\(2.0, 2\)"),
+    (lambda: tc.conv_dlw(np.ones((1, 2, 2)), np.ones((1, 3, 3)), kernel_shape=(4, 4)), r"kernel r=4 does not fit input R_r=3"),
+    (lambda: tc.conv_dlw(np.ones((1, 3)), np.ones((1, 5)), kernel_shape=3.0), r"kernel_shape k=3.0 of the 1-D form"),
+    (lambda: tc.conv_dlw(np.ones((1, 0, 2)), np.ones((1, 3, 3))), r"must have at least one row and column"),
+    (lambda: tc.avg_pool_da(np.ones((2, 2)), 2, input_shape=4), r"input_shape must be the forward input's shape"),
+    (lambda: tc.avg_pool_da(np.ones((2, 2)), 2, input_shape=(4.0, 4)), r"input_shape must be"),
+    (lambda: tc.avg_pool_da(np.ones((2, 2, 2)), 2, input_shape=(3, 4, 4)), r"dLZ has \(2,\) in front of its FMs, input_shape has \(3,\)"),
+    (lambda: tc.avg_pool_da(np.ones((0, 2)), 2), r"dLZ must have at least one row and column"),
+    (lambda: tc.avg_pool_dlw(np.ones((2, 1, 2, 2)), np.ones((3, 1, 4, 4)), 2), r"dLZ has \(2, 1\) in front of its FMs, A has \(3, 1\)"),
+    (lambda: tc.max_pool_da(np.ones((2, 2)), np.ones((4, 4)), 2, stride=True), r"stride S\^t=True"),
+    (lambda: tc.max_pool_da(np.ones(2), np.ones((4, 4)), 2), r"dLZ has S_r, S_c = \(2,\)"),
+    (lambda: tc.max_pool_da(np.ones((1, 1)), np.ones((2, 2)), 2, indices=np.array([[0.0]])), r"indices \(dtype float64"),
+    (lambda: tc.max_pool_da(np.ones((1, 1)), np.ones((2, 2)), 2, indices=np.array([[0, 1]])), r"must be integers of dLZ's shape \(1, 1\)"),
+    (lambda: tc.max_pool_da(np.ones((1, 1)), np.ones((2, 2)), 2, indices=np.array([[4]])), r"indices hold 4, outside an FM of R_r x R_c = 2 x 2"),
+    (lambda: tc.max_pool_da(np.ones((1, 1)), np.ones((2, 2)), 2, indices=np.array([[-1]])), r"indices hold -1"),
+    (lambda: tc.product_dlz(np.ones((2, 2, 2)), np.ones((2, 2))), r"b must hold one value per FM"),
+    (lambda: tc.product_dlz(np.ones(3), 2.0), r"dN must have rows and cols"),
+    (lambda: tc.product_dlz(np.ones((2, 2)), 2j), r"b must hold real numbers, got dtype complex128"),
+    (lambda: tc.product_db(np.ones((2, 1, 2, 2)), np.ones((3, 1, 2, 2))), r"dN has shape \(2, 1, 2, 2\) but LZ has shape \(3, 1, 2, 2\)"),
+    (lambda: tc.activation_dn(np.ones((2, 2)), np.ones((2, 2), complex)), r"F_dot\(N\) must hold real numbers"),
 ])
 def test_bad_input_raises_value_error_naming_the_symbol(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---- issue 12: misuse ------------------------------------------------------------------
+
+
+def test_conv_da_checks_the_input_shape_against_lw():
+    """Misuse 6: an input_shape whose H^n disagrees with LW's used to be accepted."""
+    with pytest.raises(ValueError, match=r"input_shape \(3, 4, 4\) has H\^n=3 FMs but LW has H\^n=4"):
+        tc.conv_da(np.ones((2, 3, 3)), np.ones((2, 4, 2, 2)), (3, 4, 4))
+    with pytest.raises(ValueError, match=r"input_shape \(2, 5\) has H\^n=2 FMs but LW has H\^n=1"):
+        tc.conv_da(np.ones((1, 3)), np.ones((1, 1, 3)), (2, 5))           # 1-D
+    with pytest.raises(ValueError, match=r"dLZ has \(2,\) in front of its FMs, input_shape has \(3,\)"):
+        tc.conv_da(np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2)), (3, 1, 4, 4))
+    # The batch of input_shape may broadcast against dLZ's (the batch comes from dLZ), and the
+    # input may be given by its FM size alone.
+    dLZ = np.random.default_rng(0).standard_normal((2, 1, 3, 3))
+    want = tc.conv_da(dLZ, np.ones((1, 1, 2, 2)), (2, 1, 4, 4))
+    np.testing.assert_array_equal(tc.conv_da(dLZ, np.ones((1, 1, 2, 2)), (4, 4)), want)
+    np.testing.assert_array_equal(tc.conv_da(dLZ, np.ones((1, 1, 2, 2)), (1, 1, 4, 4)), want)
+
+
+@pytest.mark.parametrize("call, names", [
+    (lambda: tc.conv_dlw(np.ones((2, 1, 3, 3)), np.ones((3, 1, 4, 4))), r"dLZ has \(2,\) in front of its FMs, A has \(3,\)"),
+    (lambda: tc.max_pool_da(np.ones((2, 1, 2, 2)), np.ones((3, 1, 4, 4)), 2), r"dLZ has \(2, 1\) in front of its FMs, A has \(3, 1\)"),
+    (lambda: tc.max_pool_da(np.ones((2, 2, 2)), np.ones((3, 4, 4)), 2), r"dLZ has \(2,\) in front of its FMs, A has \(3,\)"),
+    (lambda: tc.avg_pool_dlw(np.ones((2, 2, 2)), np.ones((3, 4, 4)), 2), r"dLZ has \(2,\) in front of its FMs, A has \(3,\)"),
+])
+def test_batch_axes_that_do_not_broadcast_name_the_symbols(call, names):
+    """Misuse 7: these gave numpy's broadcast message, which names no book symbol."""
+    with pytest.raises(ValueError, match=r"batch axes do not broadcast: " + names):
+        call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tc.conv_da(np.ones((1, 3)), np.ones((1, 1, 3)), (1, 5), padding=(0, 0)),
+    lambda: tc.conv_da(np.ones((1, 2)), np.ones((1, 1, 3)), (1, 5), stride=(2, 2)),
+    lambda: tc.conv_dlw(np.ones((1, 3)), np.ones((1, 5)), padding=(0, 0)),
+    lambda: tc.conv_dlw(np.ones((2, 1, 3)), np.ones((2, 1, 5)), kernel_shape=3, stride=(1, 1)),
+])
+def test_a_pair_on_1d_backward_paths_is_refused(call):
+    """Misuse 8 on the backward paths."""
+    with pytest.raises(ValueError, match=r"of a 1-D signal must be one integer"):
+        call()
+
+
+def test_avg_pool_da_takes_one_weight_per_fm():
+    """Misuse 2: avg_pool_da with a per-FM weight (what avg_pool_dlw returns) multiplied columns."""
+    rng = np.random.default_rng(3)
+    dLZ, w = rng.standard_normal((2, 3, 2, 2)), np.array([1.0, -2.0, 0.5])
+    dA = tc.avg_pool_da(dLZ, 2, w=w)
+    for q, h in np.ndindex(2, 3):
+        np.testing.assert_array_equal(dA[q, h], tc.avg_pool_da(dLZ[q, h], 2, w=w[h]))
+    square = rng.standard_normal((3, 3, 3))     # S_c == H: the old result was silently wrong here
+    np.testing.assert_allclose(tc.avg_pool_da(square, 2, w=w)[2], tc.avg_pool_da(square[2], 2, w=0.5))
+    A = rng.standard_normal((3, 6, 6))
+    G = rng.standard_normal((3, 3, 3))
+    np.testing.assert_allclose(tc.avg_pool_da(G, 2, w=w, input_shape=A.shape),
+                               numerical_vjp(lambda a: tc.avg_pool(a, 2, w=w), A, G), atol=1e-6)
+    with pytest.raises(ValueError, match=r"w with shape \(2,\) must be a scalar or one weight per FM: dLZ"):
+        tc.avg_pool_da(dLZ, 2, w=w[:2])
+
+
+def test_parameters_keep_float32():
+    """Misuse 3: product_dlz(float32 dN, 1.7) returned float64; so would a float64 weight."""
+    f32 = np.ones((2, 2, 2), np.float32)
+    assert tc.product_dlz(f32, 1.7).dtype == np.float32
+    assert tc.product_dlz(f32, np.float64(1.7)).dtype == np.float32
+    assert tc.product_dlz(f32, [1, 2]).dtype == np.float32
+    assert tc.avg_pool_da(f32, 2, w=0.25).dtype == np.float32
+    assert tc.avg_pool_da(f32, 2, w=np.array([1.0, 2.0])).dtype == np.float32
+    assert tc.product_dlz(np.ones((2, 2), int), 2).dtype == np.float64
+    np.testing.assert_array_equal(tc.product_dlz(f32, 1.7), np.float32(1.7) * f32)
+
+
+def test_every_path_on_empty_batches():
+    LW = np.ones((2, 3, 2, 2))
+    assert tc.conv_da(np.ones((0, 2, 3, 3)), LW, (3, 4, 4), padding=1, stride=2).shape == (0, 3, 4, 4)
+    assert tc.conv_da(np.ones((0, 2, 3, 3)), LW, (3, 4, 4)).shape == (0, 3, 4, 4)
+    assert tc.max_pool_da(np.ones((0, 2, 2)), np.ones((0, 4, 4)), 2).shape == (0, 4, 4)
+    assert tc.max_pool_da(np.ones((0, 2, 2)), np.ones((0, 4, 4)), 2, indices=np.zeros((0, 2, 2), int)).shape == (0, 4, 4)
+    np.testing.assert_array_equal(tc.avg_pool_dlw(np.ones((0, 3, 2, 2)), np.ones((0, 3, 4, 4)), 2), np.zeros(3))
+    np.testing.assert_array_equal(tc.summation_db(np.ones((0, 3, 2, 2))), np.zeros(3))
+
+
+# ---- max pooling: indices, ties, NaN, symbols -------------------------------------------
+
+
+@given(pool_cases())
+def test_max_pool_da_with_the_forwards_indices_is_max_pool_da_without(case):
+    """The two forms send every gradient to the same pixel: the tie rule is the same both ways
+    (small integers make ties common), overlapping windows included."""
+    shape, size, stride, seed = case
+    rng = np.random.default_rng(seed)
+    A = rng.integers(0, 3, shape).astype(float)
+    Z, indices = tc.max_pool(A, size, stride=stride, return_indices=True)
+    dLZ = rng.standard_normal(Z.shape)
+    without = tc.max_pool_da(dLZ, A, size, stride=stride)
+    np.testing.assert_array_equal(tc.max_pool_da(dLZ, A, size, stride=stride, indices=indices), without)
+    np.testing.assert_allclose(without, oracle.batched(oracle.max_pool_da, dLZ, A, core_ndims=(2, 2), size=size,
+                                                       stride=stride).astype(float))
+
+
+def test_max_pool_da_sends_the_gradient_to_the_nan():
+    """Misuse 5: a window holding NaN dropped its gradient and returned finite zeros. Now the
+    gradient goes to the window's first NaN (the forward's maximum), both ways."""
+    A = np.array([[1.0, np.nan, 2.0, 0.0],
+                  [np.nan, 4.0, 3.0, 5.0]])
+    dLZ = np.array([[10.0, 20.0]])
+    want = [[0, 10, 0, 0], [0, 0, 0, 20]]
+    np.testing.assert_array_equal(tc.max_pool_da(dLZ, A, 2), want)
+    _, indices = tc.max_pool(A, 2, return_indices=True)
+    np.testing.assert_array_equal(tc.max_pool_da(dLZ, A, 2, indices=indices), want)
+    np.testing.assert_array_equal(oracle.max_pool_da(dLZ, A, (2, 2)).astype(float), want)
+    # Overlapping windows: the NaN at (0, 1) is the maximum of the two windows that hold it.
+    np.testing.assert_array_equal(tc.max_pool_da(np.array([[1.0, 2.0, 4.0]]), A, 2, stride=1),
+                                  [[0, 3, 0, 0], [0, 0, 0, 4]])
+
+
+def test_max_pool_da_of_symbols_is_a_piecewise_with_the_tie_rule():
+    """Misuse 4: symbols raised "cannot determine truth value of Relational". Each pixel gets
+    Piecewise((dlz, it is the first maximum of the window), (0, True)); substituting numbers,
+    ties included, gives the numeric result."""
+    import sympy
+    a, g = sympy.symarray("a", (2, 3)), sympy.symarray("g", (1, 2))
+    dA = tc.max_pool_da(g, a, 2, stride=1)
+    assert dA.dtype == object and dA.shape == (2, 3)
+    for values in ([[1, 5, 2], [3, 4, 2]], [[2, 2, 2], [2, 2, 2]], [[0, 1, 1], [1, 1, 0]]):
+        numbers = dict(zip(a.flat, np.ravel(values)))
+        numbers.update({g[0, 0]: 10, g[0, 1]: 20})
+        got = np.array([[float(e.subs(numbers)) for e in row] for row in dA])
+        np.testing.assert_array_equal(got, tc.max_pool_da(np.array([[10, 20]]), np.array(values), 2, stride=1))
+    t = sympy.Symbol("t", real=True)
+    ordered = np.array([[t, t + 2], [t + 2, t - 1]], dtype=object)     # comparable: a plain scatter
+    assert tc.max_pool_da(np.array([[g[0, 0]]]), ordered, 2).tolist() == [[0, g[0, 0]], [0, 0]]
+
+
+def test_given_indices_are_used_as_given():
+    """An index is where the gradient goes: one outside its window still gets it, and a pixel
+    named by several windows gets their sum (the check that makes assignment safe)."""
+    A = np.ones((2, 4))
+    dLZ = np.array([[1.0, 2.0]])
+    np.testing.assert_array_equal(tc.max_pool_da(dLZ, A, 2, indices=np.array([[5, 6]])),
+                                  [[0, 0, 0, 0], [0, 1, 2, 0]])
+    np.testing.assert_array_equal(tc.max_pool_da(dLZ, A, 2, indices=np.array([[1, 1]])),
+                                  [[0, 3, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(tc.max_pool_da(np.array([[0.0, 2.0]]), A, 2, indices=np.array([[1, 1]])),
+                                  [[0, 2, 0, 0], [0, 0, 0, 0]])
+    # Indices of A broadcast over dLZ's batch, as max_pool(A) returns them for a shared A.
+    _, indices = tc.max_pool(np.arange(8.0).reshape(2, 4), 2, return_indices=True)
+    got = tc.max_pool_da(np.array([[[1.0, 2.0]], [[3.0, 4.0]]]), np.arange(8.0).reshape(2, 4), 2, indices=indices)
+    np.testing.assert_array_equal(got[1], [[0, 0, 0, 0], [0, 3, 0, 4]])

@@ -93,23 +93,26 @@ def test_the_sandbox_sees_its_notebook_and_the_release_only(session):
 def test_reference_answers_are_tripwires_without_their_bodies(session):
     text, errors = run(session, """
         import inspect, numpy as np, textbook_core as tc, textbook_core.gradient as g, textbook_core.oracle as o
+        import textbook_core.hierarchy as h
         from autograder import checks
-        for f in (g.max_pool_da, g.product_dlz, g.product_db, o.max_pool_da, checks.same_padding_reference):
+        for f in (g.max_pool_da, g.product_dlz, g.product_db, o.max_pool_da, h.max_positions,
+                  checks.same_padding_reference):
             body = inspect.getsource(f)
-            print(f.__name__, "trip(" in body, "open_" in body or "next(cell" in body or "tc.output_size" in body)
+            print(f.__name__, "trip(" in body, "flat_dA[flat]" in body or "_first_max(" in body
+                  or "np.maximum(code" in body or "tc.output_size" in body)
         print(tc.max_pool(np.arange(16.).reshape(4, 4), 2).tolist())   # other library functions work
         tc.max_pool_da(np.ones((1, 1)), np.ones((2, 2)), 2)
         """)
     lines = text.strip().split("\n")
-    assert all(line.endswith("True False") for line in lines[:5]), lines
-    assert lines[5] == "[[5.0, 7.0], [13.0, 15.0]]"
+    assert all(line.endswith("True False") for line in lines[:6]), lines
+    assert lines[6] == "[[5.0, 7.0], [13.0, 15.0]]"
     assert errors and errors[0].startswith("ReferenceUsed: textbook_core.max_pool_da is not available")
 
 
 def test_tripwired_source_keeps_other_functions_and_the_docstring():
     source = (REPO / "textbook_core" / "gradient.py").read_text()
     copy = sandbox.tripwired_source(source, ["max_pool_da"], "textbook_core")
-    assert "open_ &= ~hit" in source and "open_ &= ~hit" not in copy
+    assert "flat_dA[flat] = d[k]" in source and "flat_dA[flat] = d[k]" not in copy
     assert "def avg_pool_da" in copy and "E8.8: dA across max pooling" in copy
     with pytest.raises(ValueError, match="no module-level function"):
         sandbox.tripwired_source(source, ["no_such_function"], "textbook_core")
@@ -427,4 +430,4 @@ def test_misnamed_files_are_named_in_the_collect_report(tmp_path):
     assert "missing, so their parts score 0: e8_03.ipynb, e8_04.ipynb, e8_05.ipynb, e8_06.ipynb, e8_07.ipynb, " \
            "e8_08.ipynb, e8_09.ipynb, e8_10.ipynb" in problems      # e8_02 is there, misnamed
     assert sorted(p.name for p in collected and (tmp_path / "work" / "submitted" / "dee" / "ch08").iterdir()) == \
-        ["e8_01.ipynb"]
+        ["e8_01.ipynb", "timestamp.txt"]   # the grader's own submission time

@@ -84,6 +84,10 @@ def test_loss_gradient_every_parameter(config):
     net, X, rng = tiny_net(config, seed=8)
     labels = rng.integers(0, 3, len(X))
     grads = nw.gradient(nw.backward(net, nw.forward(net, X), labels))
+    cache = nw.forward(net, X, keep_indices=True)          # as train() runs it: the forward's maxima
+    assert set(cache["indices"]) == {2 * k + 2 for k, layer in enumerate(net.layers) if layer.pool == "max"}
+    for g, g_indices in zip(grads, nw.gradient(nw.backward(net, cache, labels))):
+        np.testing.assert_array_equal(g, g_indices)
     params = nw.parameters(net)
     assert len(grads) == len(params) == 6
     for p, g in zip(params, grads):
@@ -175,3 +179,33 @@ def test_bad_input_names_the_symbol():
         nw.Network([layer], LW=np.ones((2, 3)), b=np.zeros(2), input_shape=(1, 4, 4))
     with pytest.raises(ValueError, match=r"LW has H\^n=1 but the layer below has H\^n=3 FMs"):
         nw.Network([layer], LW=np.ones((2, 2)), b=np.zeros(2), input_shape=(3, 4, 4))
+
+
+def test_training_without_the_forwards_indices_as_in_the_student_edition(monkeypatch):
+    """In the student edition, where the maxima are is part of E8.8's answer (a stub raising
+    NotImplementedError) and the student's max_pool_da takes no indices: training still runs,
+    through the student's function, and gives the library's result."""
+    import textbook_core as tc
+    net, X, rng = tiny_net("relu-max, tanh-avg", seed=3)
+    labels = rng.integers(0, 3, len(X))
+    want = nw.train(net, X, labels, epochs=2, batch=2, rng=0)
+    plain_max_pool, library_da = tc.max_pool, tc.max_pool_da
+
+    def max_pool(V, size, *, stride=None, return_indices=False):
+        if return_indices:
+            raise NotImplementedError("max_positions is part of the answer of exercise E8.8")
+        return plain_max_pool(V, size, stride=stride)
+
+    calls = []
+
+    def students_max_pool_da(dLZ, A, size, stride=None):
+        calls.append(1)
+        return library_da(dLZ, A, size, stride=stride)
+
+    monkeypatch.setattr(tc, "max_pool", max_pool)
+    monkeypatch.setattr(tc, "max_pool_da", students_max_pool_da)
+    got = nw.train(net, X, labels, epochs=2, batch=2, rng=0)
+    assert calls
+    for p, q in zip(nw.parameters(want[0]), nw.parameters(got[0])):
+        np.testing.assert_allclose(q, p, rtol=1e-12)
+    assert got[1] == pytest.approx(want[1], rel=1e-12)

@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 
 import textbook_core as tc  # noqa: E402
 from textbook_core import data, gallery, network, oracle, plotting  # noqa: E402
+from textbook_core.plotting import legibility  # noqa: E402
 from textbook_core.plotting import axes_by_label, grid_texts  # noqa: E402
 
 
@@ -134,6 +135,7 @@ def test_sliding_step_shows_the_products_and_the_map_so_far():
                                ["1×0", "0×0", "0×0"],
                                ["0×1", "1×0", "1×0"]]
     assert "sum = 1" in panels["kernel"].get_title()
+    assert panels["output"].get_title() == "output 5×5: $z_{2,4}$ = 1"       # counted from 1, as 8.2-8.3
     box = panels["input"].patches[0]
     assert (box.get_x(), box.get_y()) == (2.5, 0.5)
 
@@ -235,6 +237,9 @@ def test_figure_8_9_is_convolution_bias_relu_and_max_pooling():
         np.testing.assert_array_equal(image_of(panels[f"A2[{h}]"]), A2)
     # the square leaves only its horizontal and vertical maps alive
     assert image_of(panels["A2[0]"]).max() == 3 and image_of(panels["A2[2]"]).max() == 0
+    bar, = legibility._colorbars(panels["N1[0]"].figure)                 # N1, A1 and A2 share it
+    assert (bar.mappable.norm.vmin, bar.mappable.norm.vmax) == (-6, 6)    # N1 = LW ⊗ P - 3 spans -6..3
+    assert all(panels[f"{k}[{h}]"].images[0].norm.vmax == 6 for k in ("N1", "A1", "A2") for h in range(4))
 
 
 def test_figure_8_10_labels_every_size():
@@ -266,7 +271,13 @@ def test_kernels_and_training_figures(small_net):
     panels = axes_by_label(plotting.kernels_figure(small_net))
     np.testing.assert_array_equal(image_of(panels["LW3[2,1]"]), small_net.layers[1].LW[2, 1])
     np.testing.assert_array_equal(image_of(panels["LW1[1,0]"]), small_net.layers[0].LW[1, 0])
-    assert len(panels) == 2 * 1 + 3 * 2
+    assert len([k for k in panels if k.startswith("LW")]) == 2 * 1 + 3 * 2
+    for m, layer in ((1, small_net.layers[0]), (3, small_net.layers[1])):       # one scale per layer
+        vmax = np.abs(layer.LW).max()
+        norms = {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for k, ax in panels.items()
+                 if k.startswith(f"LW{m}[")}
+        assert norms == {(-vmax, vmax)}
+    assert len(legibility._colorbars(plotting.kernels_figure(small_net))) == 2
     ax = axes_by_label(plotting.training_figure([0.5, 0.2, 0.1], accuracy=0.75))["loss"]
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), [0.5, 0.2, 0.1])
     assert ax.get_title() == "training accuracy 75%"
@@ -323,15 +334,18 @@ def test_every_figure_of_the_chapter_has_a_function():
     assert list(plotting.FIGURES) == [f"8.{k}" for k in range(1, 13)]
 
 
-def test_gallery_writes_one_png_per_picture(tmp_path, monkeypatch, small_net):
-    monkeypatch.setattr(gallery, "trained_network", lambda seed=0: (small_net, [0.7, 0.3], 0.0))
+def test_gallery_writes_one_png_per_picture(tmp_path, monkeypatch):
+    stems = [stem for stem, _ in gallery.pictures()]
+    assert len(set(stems)) == len(stems) and {f"figure_8_{k}" for k in range(1, 13)} <= set(stems)
+    few = [(stem, make) for stem, make in gallery.pictures() if stem in ("figure_8_1", "figure_8_5", "training")]
+    monkeypatch.setattr(gallery, "pictures", lambda: few)      # every picture is drawn by the legibility test
+    monkeypatch.setattr(gallery, "trained_network", lambda seed=0: pytest.fail("no network needed"))
+    few[2] = ("training", lambda: plotting.training_figure([0.7, 0.3]))
     assert gallery.main([str(tmp_path)]) == 0
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert {f"figure_8_{k}.png" for k in range(1, 13)} <= set(files)
-    for k in range(1, 13):
-        content = (tmp_path / f"figure_8_{k}.png").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure_8_1.png", "figure_8_5.png", "training.png"]
+    for path in tmp_path.iterdir():
+        content = path.read_bytes()
         assert content[:8] == b"\x89PNG\r\n\x1a\n" and len(content) > 5000
-    assert len(files) == len(gallery.pictures())
 
 
 def test_fmt_and_grid_helpers():
@@ -343,3 +357,80 @@ def test_fmt_and_grid_helpers():
     assert ax.images[0].get_cmap().name == plotting.BINARY
     plotting.draw_grid(ax, [[-2, 1]], text=[["a", ""]])
     assert ax.images[-1].norm.vmin == -2 and ax.images[-1].norm.vmax == 2
+
+
+# ---- Legibility: every picture of `make gallery`, as a student sees it at notebook width ----
+
+@pytest.fixture(scope="module")
+def pictures():
+    """The gallery's pictures (Figure 8.11's network trained once, for the module)."""
+    return dict(gallery.pictures())
+
+
+@pytest.mark.parametrize("stem", [stem for stem, _ in gallery.pictures()])
+def test_gallery_figure_is_legible(pictures, stem):
+    """No two texts overlap, none leaves the figure or its cell, none is too small at notebook
+    width, and every colour that stands for a value is explained (colorbar or written values)."""
+    assert legibility.problems(pictures[stem]()) == []
+
+
+def test_gallery_covers_every_figure_the_walkthroughs_draw():
+    import json
+    import re
+
+    called = set()
+    for path in sorted((gallery.pathlib.Path(__file__).parents[1] / "notebooks").glob("0*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                called |= set(re.findall(r"plotting\.(\w+)\(", "".join(cell["source"])))
+    source = gallery.pathlib.Path(gallery.__file__).read_text()
+    covered = set(re.findall(r"plotting\.(\w+)\b", source)) | {f"figure_8_{k}" for k in range(1, 13)}
+    not_figures = {"derivations_markdown", "train_figure_8_11", "slides_animation"}   # text; a net; frames
+    assert called - covered - not_figures == {"gradient_check_figure"}     # checked below, on its own data
+
+
+def test_gradient_check_figure_is_legible():
+    rng = np.random.default_rng(0)
+    names = ["dLZ (8.35)", "db (8.37)", "dA (8.45)", "dLW (8.48)", "dN (8.53)", "max pool dA (E8.8)",
+             "avg pool dA (P8.3)", "product db (E8.9)"]                    # notebook 05's eight paths
+    checks = {}
+    for name in names:
+        a = rng.normal(size=(2, 4, 4))
+        checks[name] = (a, a + rng.normal(scale=1e-9, size=a.shape))
+    assert legibility.problems(plotting.gradient_check_figure(checks)) == []
+
+
+def _bad_figure():
+    fig = plotting.new_figure(16, 3)                   # 16 inches: shrunk to 900 pixels
+    axes = fig.subplots(1, 2)
+    plotting.draw_grid(axes[0], [[1.0, 2.0], [3.0, 4.0]], text=[["w_{1,1}·0w_{1,2}·0", "x"], ["", ""]],
+                       fontsize=30, label="crowded")
+    axes[1].imshow(np.arange(6.0).reshape(2, 3), cmap="viridis")
+    axes[1].set_label("no colorbar")
+    axes[1].set_title("tiny", fontsize=5)
+    fig.text(0.995, 0.5, "off the edge", fontsize=12)
+    return fig
+
+
+def test_legibility_finds_each_kind_of_problem():
+    fig = _bad_figure()
+    found = legibility.problems(fig)
+    assert any(line.startswith("overlap: 'w_{1,1}·0w_{1,2}·0' (crowded) and 'x' (crowded)") for line in found)
+    assert "wider than its cell: 'w_{1,1}·0w_{1,2}·0' (crowded)" in found
+    assert "outside the figure: 'off the edge' (figure)" in found
+    assert any(line.startswith("too small at notebook width: 'tiny' (no colorbar), 3.9 px") for line in found)
+    assert "colours without a colorbar or values: no colorbar" in found
+    assert "colours without a colorbar or values: crowded" in found         # two cells left blank
+    ax = axes_by_label(fig)["no colorbar"]
+    plotting.colorbar(fig, ax.images[0], ax)
+    assert "colours without a colorbar or values: no colorbar" not in legibility.problems(fig)
+
+
+def test_fit_cell_texts_shrinks_only_what_does_not_fit():
+    fig = plotting.new_figure(4, 2)
+    ax = fig.add_subplot()
+    plotting.draw_grid(ax, np.zeros((1, 3)), text=[["0.111", "w_{2,1}p_{3,1} w_{2,2}p_{3,2}", "1"]], fontsize=12)
+    plotting.fit_cell_texts(fig)
+    sizes = [t.get_fontsize() for t in ax.texts]
+    assert sizes[0] == 12 and sizes[2] == 12 and sizes[1] < 12
+    assert legibility.overflowing_cells(fig) == []

@@ -153,7 +153,19 @@ def test_conv_matrix_shares_weights_as_printed_in_8_12():
     (lambda: tc.convolve(np.ones(2), np.ones(3), mode="same"), r"mode='same' needs an odd kernel, got k=2"),
     (lambda: tc.convolve(np.ones((1, 1)), np.ones((3, 3)), mode="wide"), r"mode must be 'valid', 'full' or 'same'"),
     (lambda: tc.impulse((3, 3), (0, 3)), r"impulse position at=\(0, 3\) lies outside an image of shape \(3, 3\)"),
-    (lambda: tc.conv_matrix(np.ones(3), (3, 3)), r"W must be a kernel \(r, c\)"),
+    (lambda: tc.conv_matrix(np.ones((2, 2, 2)), (3, 3)), r"W must be a filter \(k,\) or a kernel \(r, c\)"),
+    (lambda: tc.conv_matrix(np.ones(3), (3, 3)), r"input_shape of a 1-D filter must be \(M,\)"),
+    (lambda: tc.conv_matrix(np.ones((2, 2)), 3), r"input_shape of a kernel must be \(R_r, R_c\)"),
+    (lambda: tc.conv_matrix(np.ones((2, 2)), (3.0, 3)), r"input size R=\(3.0, 3\)"),
+    (lambda: tc.impulse((2, 2), (1.5, 0)), r"impulse position at=\(1.5, 0\) lies outside"),
+    (lambda: tc.impulse((2, 0), (0, 0)), r"impulse shape=\(2, 0\) must be positive integers"),
+    (lambda: tc.rot180(3), r"W must be a filter \(k,\) or kernels"),
+    (lambda: tc.correlate(np.ones((2, 2)), np.ones((3, 3), complex)), r"P must hold real numbers, got dtype complex128"),
+    (lambda: tc.correlate(np.ones((0, 2)), np.ones((3, 3))), r"size r=\(0, 2\) must be an integer >= 1"),
+    (lambda: tc.correlate(np.ones((2, 2)), np.ones((3, 0))), r"input size R=\(3, 0\) must be an integer >= 1"),
+    (lambda: tc.correlate(np.ones((2, 2)), np.ones((3, 3)), stride=True), r"stride S\^t=True must be an integer >= 1"),
+    (lambda: tc.correlate(np.ones((2, 2)), np.ones((3, 3)), padding=1.0), r"padding P\^d=1.0 must be an integer >= 0"),
+    (lambda: tc.correlate(np.ones((2, 2)), np.ones((3, 3)), padding=(1, 2, 3)), r"padding P\^d=\(1, 2, 3\)"),
 ])
 def test_bad_input_raises_value_error_naming_the_symbol(call, message):
     with pytest.raises(ValueError, match=message):
@@ -166,3 +178,37 @@ def test_dtype_rule(dtype, expected):
     image, kernel = np.ones((4, 4), dtype=dtype), np.ones((2, 2), dtype=dtype)
     assert tc.correlate(kernel, image).dtype == expected
     assert tc.convolve(kernel, image, mode="full").dtype == expected
+
+
+# Issue 12, misuse 8: a 1-D signal has one padding and one stride; a pair used to lose its first entry.
+@pytest.mark.parametrize("call", [
+    lambda: tc.correlate(np.ones(3), np.ones(6), padding=(1, 2)),
+    lambda: tc.correlate(np.ones(3), np.ones(6), stride=(1, 2)),
+    lambda: tc.correlate(np.ones(3), np.ones((2, 6)), padding=(0, 0)),
+    lambda: tc.convolve(np.ones(3), np.ones(6), padding=(0, 1), mode="full"),
+    lambda: tc.convolve(np.ones(3), np.ones(6), stride=(2, 2), mode="same"),
+    lambda: tc.conv_matrix(np.ones(3), (6,), padding=(1, 1)),
+])
+def test_a_pair_on_a_1d_signal_is_refused(call):
+    with pytest.raises(ValueError, match=r"of a 1-D signal must be one integer"):
+        call()
+
+
+def test_1d_conv_matrix_is_the_filter_on_shifted_rows():
+    # The notes' filter (2, -1, 1) on a vector of 4, and with padding 1, stride 2.
+    M = tc.conv_matrix([2, -1, 1], 4)
+    np.testing.assert_array_equal(M, [[2, -1, 1, 0], [0, 2, -1, 1]])
+    x = np.array([1.0, 1.0, 2.0, 1.0])
+    np.testing.assert_array_equal(M @ x, tc.correlate([2, -1, 1], x))
+    np.testing.assert_array_equal(tc.conv_matrix([2, -1, 1], (4,), padding=1, stride=2),
+                                  [[-1, 1, 0, 0], [0, 2, -1, 1]])
+
+
+def test_conv_matrix_keeps_the_kernels_dtype():
+    """Issue 12, misuse 3: a float32 kernel gave a float64 matrix."""
+    assert tc.conv_matrix(np.ones((2, 2), np.float32), (3, 3)).dtype == np.float32
+    assert tc.conv_matrix(np.ones(2, np.float32), 3).dtype == np.float32
+    assert tc.conv_matrix(np.ones((2, 2), int), (3, 3)).dtype == np.float64
+    import sympy
+    M = tc.conv_matrix(sympy.symarray("w", (1, 2)), (1, 3))
+    assert M.dtype == object and M[0, 0] == sympy.Symbol("w_0_0")

@@ -9,9 +9,7 @@ Conventions: indices are 0-based; a feature map (FM) is 2-D ``(rows, cols)`` and
 axes of every array are the FM's rows and columns. A 1-D signal is handled as an FM with one row.
 """
 import numbers
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -24,8 +22,9 @@ COL_NAMES = ("R_c", "c", "S_c")
 def as_array(x, name="input"):
     """Array under the package's dtype rule.
 
-    Integer and bool inputs compute in float64; floating, complex and object arrays (sympy
-    symbols) keep their dtype.
+    Integer and bool inputs compute in float64; floating arrays keep their dtype; object arrays
+    (sympy symbols) stay object arrays if every element is a real number or a sympy expression.
+    Complex numbers, strings and other objects are refused: the chapter's operations are real.
 
     >>> as_array([1, 2]).dtype
     dtype('float64')
@@ -34,14 +33,26 @@ def as_array(x, name="input"):
     >>> as_array(["a"], "W")
     Traceback (most recent call last):
     ...
-    ValueError: W must hold numbers, got dtype <U1
+    ValueError: W must hold real numbers, got dtype <U1
     """
     a = np.asarray(x)
     if a.dtype.kind in "biu":
         return a.astype(np.float64)
-    if a.dtype.kind not in "fcO":
-        raise ValueError(f"{name} must hold numbers, got dtype {a.dtype}")
+    if a.dtype.kind == "O":
+        _check_objects(a, name)
+    elif a.dtype.kind != "f":
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
     return a
+
+
+def _check_objects(a, name):
+    """Every element of the object array `a` is a real number or a sympy expression."""
+    sympy = sys.modules.get("sympy")    # a sympy object can exist only if sympy was imported
+    for e in a.flat:
+        if isinstance(e, numbers.Real) or (sympy is not None and isinstance(e, sympy.Basic)):
+            continue
+        raise ValueError(f"{name} must hold real numbers or sympy expressions, got {e!r} "
+                         f"of type {type(e).__name__}")
 
 
 def common_dtype(*arrays):
@@ -51,31 +62,95 @@ def common_dtype(*arrays):
     return np.result_type(*arrays)
 
 
-def pair(value, symbol, minimum):
+def like(value, array, name):
+    """A parameter (a weight w, a bias b) as an array in the dtype of the `array` it scales.
+
+    When `array` is floating, the parameter takes its dtype whatever it was written as (a Python
+    float, a float64 array, integers), so a float32 input gives a float32 result; with an object
+    array (sympy) it stays as it is.
+
+    >>> like(0.5, np.ones(2, np.float32), "w").dtype
+    dtype('float32')
+    """
+    v = as_array(value, name)
+    if array.dtype.kind == "f" and v.dtype.kind == "f":
+        return v.astype(array.dtype, copy=False)
+    return v
+
+
+def integer(value):
+    """`value` as a Python int if it is an integer (int, numpy or sympy integer, 0-d integer
+    array), else None. Bools are not integers here: ``stride=True`` is a mistake, not 1."""
+    if type(value) is int:            # the common case, without the slower checks below
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (np.integer, numbers.Integral)):
+        return int(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+        return int(value)
+    return None
+
+
+def symbolic(value):
+    """True for a sympy expression with free symbols (a size the symbolic checks leave open)."""
+    sympy = sys.modules.get("sympy")
+    return sympy is not None and isinstance(value, sympy.Basic) and bool(value.free_symbols)
+
+
+WHAT = {"S^t": "stride", "P^d": "padding", "R": "input size"}
+
+
+def pair(value, symbol, minimum, what=None):
     """A size, padding or stride as a (rows, cols) pair of ints, each at least `minimum`.
+
+    Integers of any kind (numpy's too) are accepted; bools, floats, symbols and sequences of any
+    length but 2 are not.
 
     >>> pair(2, "S^t", 1)
     (2, 2)
-    >>> pair((1, 0), "P^d", 0)
+    >>> pair((1, np.int64(0)), "P^d", 0)
     (1, 0)
     >>> pair(0, "S^t", 1)
     Traceback (most recent call last):
     ...
     ValueError: stride S^t=0 must be an integer >= 1 (or a pair of them)
     """
-    what = {"S^t": "stride", "P^d": "padding"}.get(symbol, "size")
-    values = (value, value) if _is_int(value) else value
-    try:
-        ok = len(values) == 2 and all(_is_int(v) and v >= minimum for v in values)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise ValueError(f"{what} {symbol}={value!r} must be an integer >= {minimum} (or a pair of them)")
-    return int(values[0]), int(values[1])
+    if type(value) is int and value >= minimum:               # the common cases, quickly
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int \
+            and min(value) >= minimum:
+        return value
+    single = integer(value)
+    if single is not None:
+        values = (single, single)
+    elif isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        values = tuple(integer(v) for v in value)
+    else:
+        values = ()
+    if len(values) != 2 or any(v is None or v < minimum for v in values):
+        shown = tuple(value.tolist()) if isinstance(value, np.ndarray) else value
+        raise ValueError(f"{what or WHAT.get(symbol, 'size')} {symbol}={shown!r} must be an integer >= {minimum} "
+                         f"(or a pair of them)")
+    return values
 
 
-def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+def one(value, symbol, minimum, signal="a 1-D signal"):
+    """A padding or stride of the 1-D form: a single integer, since a signal has one axis.
+
+    >>> one(2, "S^t", 1)
+    2
+    >>> one((1, 2), "P^d", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: padding P^d=(1, 2) of a 1-D signal must be one integer >= 0, not a pair
+    """
+    v = integer(value)
+    if v is None or v < minimum:
+        kind = "not a pair" if isinstance(value, (tuple, list, np.ndarray)) else f"got {value!r}"
+        shown = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else value
+        raise ValueError(f"{WHAT[symbol]} {symbol}={shown!r} of {signal} must be one integer >= {minimum}, {kind}")
+    return v
 
 
 def output_size(R, r, *, padding=0, stride=1):
@@ -98,7 +173,7 @@ def output_size(R, r, *, padding=0, stride=1):
     Returns
     -------
     int or tuple of int
-        S_r (or S_c). With sympy symbols for any argument, the symbolic expression.
+        S_r (or S_c). With sympy symbols for any argument (one axis), the symbolic expression.
 
     Notes
     -----
@@ -106,6 +181,9 @@ def output_size(R, r, *, padding=0, stride=1):
     The division is floored, as in the lecture notes: rows that the stride cannot reach with a
     whole kernel are ignored. ``mode="full"`` in `convolve` is padding r - 1, giving R + r - 1;
     ``mode="same"`` is padding (r - 1)/2 for odd r, giving R.
+
+    Every size is an integer: ``stride=2.0``, ``padding=0.5`` or ``stride=True`` raise
+    `ValueError`, as does a stride or kernel below 1 or a negative padding.
 
     Examples
     --------
@@ -117,15 +195,25 @@ def output_size(R, r, *, padding=0, stride=1):
     Traceback (most recent call last):
     ...
     ValueError: kernel r=4 does not fit input R_r=3 with padding P^d=0
+    >>> output_size(5, 2, stride=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: stride S^t=1.5 must be an integer >= 1 (or a pair of them)
     """
-    if isinstance(R, (tuple, list)) or isinstance(r, (tuple, list)):
+    if any(isinstance(v, (tuple, list)) or (isinstance(v, np.ndarray) and v.ndim > 0) for v in (R, r)):
         R, r = pair(R, "R", 1), pair(r, "r", 1)
         (pr, pc), (sr, sc) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
         return (_size(R[0], r[0], pr, sr, ROW_NAMES), _size(R[1], r[1], pc, sc, COL_NAMES))
-    if all(_is_int(v) for v in (R, r, padding, stride)):
-        pair(padding, "P^d", 0), pair(stride, "S^t", 1)
-        return _size(R, r, padding, stride, ROW_NAMES)
-    return (R + 2 * padding - r) // stride + 1  # symbolic: sympy turns // into floor
+    if any(symbolic(v) for v in (R, r, padding, stride)):
+        for v, symbol, low in ((R, "R", 1), (r, "r", 1), (padding, "P^d", 0), (stride, "S^t", 1)):
+            if not symbolic(v):
+                pair(v, symbol, low)
+        return (R + 2 * padding - r) // stride + 1  # symbolic: sympy turns // into floor
+    (P, _), (S, _) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
+    for v, symbol in ((R, "R_r"), (r, "r")):
+        if integer(v) is None:
+            raise ValueError(f"{'input size' if symbol == 'R_r' else 'kernel'} {symbol}={v!r} must be an integer >= 1")
+    return _size(integer(R), integer(r), P, S, ROW_NAMES)
 
 
 def _size(R, r, P, S, names):
@@ -135,6 +223,26 @@ def _size(R, r, P, S, names):
     if r > R + 2 * P:
         raise ValueError(f"kernel {small}={r} does not fit input {big}={R} with padding P^d={P}")
     return (R + 2 * P - r) // S + 1
+
+
+def batch_shape(*named):
+    """The broadcast of the batch axes of several arrays, or a ValueError naming them.
+
+    `named` holds ``(name, batch_axes)`` pairs; batch axes are the axes in front of an array's FMs.
+
+    >>> batch_shape(("dLZ", (4, 1)), ("A", (3,)))
+    (4, 3)
+    >>> batch_shape(("dLZ", (4,)), ("A", (3,)))
+    Traceback (most recent call last):
+    ...
+    ValueError: batch axes do not broadcast: dLZ has (4,) in front of its FMs, A has (3,)
+    """
+    try:
+        return np.broadcast_shapes(*(shape for _, shape in named))
+    except ValueError:
+        sides = ", ".join(f"{name} has {tuple(shape)}" + (" in front of its FMs" if k == 0 else "")
+                          for k, (name, shape) in enumerate(named))
+        raise ValueError(f"batch axes do not broadcast: {sides}") from None
 
 
 def pad(A, padding):
@@ -217,56 +325,3 @@ def im2col(A, size, padding=(0, 0), stride=(1, 1)):
     view = windows(pad(A, padding), size, stride)
     H, r, c, S_r, S_c = view.shape[-5:]
     return view.reshape(view.shape[:-5] + (H * r * c, S_r * S_c))
-
-
-# Speed: a batch goes through im2col and BLAS a few items at a time, so that the copied windows
-# (50 MB for a LeNet layer at once) stay in cache and their memory is reused, and the chunks run
-# on as many threads as BLAS would use, with BLAS set to one thread meanwhile. None of this
-# changes a result: the same chunks are summed in the same order every time.
-CHUNK_BYTES = 2**21
-_POOLS = {}
-
-
-def batch_items(X, batch):
-    """`X` with its batch axes broadcast to `batch` and merged into one: ``(n, H, rows, cols)``."""
-    X = X if X.shape[:-3] == batch else np.broadcast_to(X, batch + X.shape[-3:])
-    return X.reshape((-1,) + X.shape[-3:])
-
-
-def for_chunks(work, n, item_bytes, dtype):
-    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
-
-    Returns the results in order. Numeric chunks run in a thread pool (numpy releases the GIL in
-    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread; object
-    arrays (sympy) and calls from inside a chunk run one chunk after the other.
-
-    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(float))
-    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    """
-    step = max(1, CHUNK_BYTES // max(1, item_bytes))
-    chunks = [slice(s, s + step) for s in range(0, n, step)]
-    serial = dtype == object or len(chunks) < 2 or threading.current_thread().name.startswith("textbook_core")
-    controller = None if serial else _blas_controller()
-    workers = _blas_threads(controller) if controller else 1
-    if workers < 2:
-        return [work(k) for k in chunks]
-    key = (os.getpid(), workers)  # a forked child needs threads of its own
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="textbook_core")
-    with controller.limit(limits=1, user_api="blas"):
-        return list(_POOLS[key].map(work, chunks))
-
-
-def _blas_controller():
-    if "controller" not in _POOLS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _POOLS["controller"] = ThreadpoolController()
-        except ImportError:
-            _POOLS["controller"] = None
-    return _POOLS["controller"]
-
-
-def _blas_threads(controller):
-    """How many threads BLAS would use now (the caller's own limits are respected)."""
-    return min([lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"] or [1])

@@ -7,14 +7,22 @@ Usage::
 One file per figure: ``figure_8_1.png`` ... ``figure_8_12.png`` (8.11 after training the
 network of `textbook_core.network` on squares and diamonds, a few seconds), then the other
 pictures of `textbook_core.plotting` (impulse response, weight sharing, padding modes, a step
-of the sliding window, the photograph with the slides' kernels, learned kernels, training).
+of the sliding window, the photograph with the slides' kernels, learned kernels, training), and
+the variants the walkthroughs show (a blur's and a flip's impulse response, correlation and
+convolution side by side, the padding layout, a frame of the slides' animation, ...), so that
+every picture a student meets is here and `tests/test_plotting.py` checks each one for
+overlapping, clipped, overflowing or too small text and for colours nobody explains.
 """
 import argparse
 import pathlib
 import sys
 import time
 
+import numpy as np
+
+import textbook_core as tc
 from . import data, plotting
+
 
 def trained_network(seed=0):
     """Figure 8.11's trained network: `plotting.train_figure_8_11` (net, history, seconds)."""
@@ -47,8 +55,33 @@ def pictures():
         ("learned_kernels", lambda: plotting.kernels_figure(net())),
         ("training", lambda: plotting.training_figure(history())),
         ("padding_and_stride", lambda: plotting.correlation_layout((3, 3), (2, 2), padding=1, stride=2)),
+        # the walkthroughs' variants (notebooks/0[1-5]_*.ipynb)
+        ("blur_response", lambda: plotting.impulse_response_figure(_blur, data.E8_1_IMAGE)),
+        ("flip_response", lambda: plotting.impulse_response_figure(_flip, data.E8_1_IMAGE)),
+        ("sliding_correlation", lambda: plotting.sliding_window_figure(
+            data.E8_1_IMAGE, data.E8_6_KERNEL, step=16, operation="correlate")),
+        ("sliding_convolution", lambda: plotting.sliding_window_figure(
+            data.E8_1_IMAGE, data.E8_6_KERNEL, step=16, operation="convolve")),
+        ("sliding_padding_stride", lambda: plotting.sliding_window_figure(
+            data.E8_1_IMAGE, data.E8_1_KERNEL, padding=1, stride=2, step=5)),
+        ("weight_sharing_4x3", lambda: plotting.weight_sharing_figure((4, 3), (2, 2))),
+        ("padding_layout", lambda: plotting.correlation_layout((3, 3), (2, 2), padding=1)),
+        ("slides_frame", lambda: plotting.slides_figure(12)),
+        ("figure_8_9_diamond", lambda: plotting.figure_8_9(data.FIGURE_8_4_DIAMOND)),
+        ("figure_8_11_square", lambda: plotting.figure_8_11(net(), data.FIGURE_8_4_SQUARE)),
+        ("figure_8_11_small_square", lambda: plotting.figure_8_11(net(), data.square(15, side=5, top=2, left=6))),
     ]
     return items
+
+
+def _blur(image):
+    """Notebook 01's blur: the 3x3 average, SAME padding."""
+    return tc.correlate(np.ones((3, 3)) / 9, image, padding=1)
+
+
+def _flip(image):
+    """Notebook 01's flip: upside down and left to right."""
+    return np.asarray(image)[::-1, ::-1]
 
 
 def main(argv=None):

@@ -11,8 +11,10 @@ parameters are shared by the whole batch.
 """
 import numpy as np
 
-from .details import as_array, batch_items, common_dtype, for_chunks, im2col, output_size, pair, windows, windows_adjoint
-from .hierarchy import conv_args, max_pool, pool_args
+from .blas import batch_items, for_chunks, full_correlation
+from .details import (as_array, batch_shape, common_dtype, im2col, integer, like, one, output_size, pair, windows,
+                      windows_adjoint)
+from .hierarchy import conv_args, max_pool, pool_args, pool_weight
 
 
 def _per_fm(X):
@@ -65,7 +67,9 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     LW : array
         The kernels of the forward pass.
     input_shape : tuple
-        Shape of the forward input A; its last two entries (R_r, R_c) are used (last one for 1-D).
+        Shape of the forward input A: ``(..., H^n, R_r, R_c)``, or ``(R_r, R_c)`` alone (1-D:
+        ``(..., H^n, T)``). Its H^n must be LW's and its batch axes must broadcast with dLZ's; the
+        result has dLZ's batch axes.
     padding, stride : int or pair
         P^d and S^t of the forward pass.
 
@@ -74,8 +78,8 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     8.39-8.41 with padding and stride, 0-based: each output pixel (i, j) of FM h sends
     ``dlz[h, i, j] * lw[h, l, u, v]`` back to input pixel ``(i*S^t + u - P^d, j*S^t + v - P^d)``;
     a pixel sums what it receives. With S^t = 1 and P^d = 0 that is 8.44, a full correlation of
-    dLZ with the rotated kernels. It is computed as one matrix product LW^T dLZ followed by
-    `windows_adjoint`.
+    dLZ with the rotated kernels; with a stride it is one on each phase of the stride (the input
+    pixels whose row and column are the same modulo S^t), computed by `blas.full_correlation`.
 
     Examples
     --------
@@ -92,25 +96,34 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     """
     LW, dLZ, padding, stride, one_d = conv_args(LW, dLZ, padding, stride, "dLZ")
     H_m, H_n, r, c = LW.shape
-    R = (1, input_shape[-1]) if one_d else pair(tuple(input_shape[-2:]), "R", 1)
     if dLZ.shape[-3] != H_m:
         raise ValueError(f"dLZ has H^m={dLZ.shape[-3]} FMs but LW expects H^m={H_m}")
+    R = _input_size(input_shape, H_n, dLZ.shape[:-3], one_d)
     S = output_size(R, (r, c), padding=padding, stride=stride)
     if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but input {R} with r, c = {(r, c)}, "
-                         f"P^d={padding}, S^t={stride} gives {S}")
-    (pr, pc), padded = padding, (R[0] + 2 * padding[0], R[1] + 2 * padding[1])
-    Wt, items = LW.reshape(H_m, -1).T, batch_items(dLZ, dLZ.shape[:-3])
-    items = items.reshape(items.shape[:2] + (S[0] * S[1],))
+        shown = (lambda t: t[1:]) if one_d else (lambda t: t)
+        raise ValueError(f"dLZ has S_r, S_c = {shown(dLZ.shape[-2:])} but input {shown(R)} with r, c = "
+                         f"{shown((r, c))}, P^d={shown(padding)}, S^t={shown(stride)} gives {shown(S)}")
+    items = batch_items(dLZ, dLZ.shape[:-3])
     dA = np.empty((len(items), H_n) + R, dtype=dLZ.dtype)
-
-    def work(k):
-        cols = (Wt @ items[k]).reshape((-1, H_n, r, c) + S)      # what each window sends back
-        dA[k] = windows_adjoint(cols, padded, stride)[..., pr : pr + R[0], pc : pc + R[1]]
-
-    for_chunks(work, len(items), Wt.shape[0] * S[0] * S[1] * dLZ.itemsize, dLZ.dtype)
+    work, item_bytes = full_correlation(LW, items, dA, padding, stride)
+    for_chunks(work, len(items), item_bytes, dLZ.dtype)
     dA = dA.reshape(dLZ.shape[:-3] + (H_n,) + R)
     return dA[..., 0, :] if one_d else dA
+
+
+def _input_size(input_shape, H_n, batch, one_d):
+    """(R_r, R_c) from conv_da's `input_shape`, checked against LW's H^n and dLZ's batch axes."""
+    need = 1 if one_d else 2
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    dims = tuple(integer(v) for v in shape)
+    form = "(..., H^n, T)" if one_d else "(..., H^n, R_r, R_c)"
+    if len(dims) < need or any(d is None or d < 0 for d in dims) or min(dims[-need:]) < 1:
+        raise ValueError(f"input_shape must be the forward input's shape {form}, got {input_shape!r}")
+    if len(dims) > need and dims[-need - 1] != H_n:
+        raise ValueError(f"input_shape {dims} has H^n={dims[-need - 1]} FMs but LW has H^n={H_n}")
+    batch_shape(("dLZ", tuple(batch)), ("input_shape", dims[:-need - 1]))   # they must broadcast
+    return (1, dims[-1]) if one_d else dims[-2:]
 
 
 def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
@@ -155,25 +168,34 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
     dLZ, A = as_array(dLZ, "dLZ"), as_array(A, "A")
     one_d = _conv_dlw_is_1d(dLZ, A, kernel_shape)
     if one_d:
+        if dLZ.ndim < 2 or A.ndim < 2:
+            raise ValueError(f"dLZ and A must be stacks of signals (..., H, T) for the 1-D form, got shapes "
+                             f"{dLZ.shape} and {A.shape}")
         dLZ, A = dLZ[..., None, :], A[..., None, :]
-        padding, stride = (0, pair(padding, "P^d", 0)[1]), (1, pair(stride, "S^t", 1)[1])
-        kernel_shape = None if kernel_shape is None else (1, kernel_shape)
+        padding, stride = (0, one(padding, "P^d", 0)), (1, one(stride, "S^t", 1))
+        if kernel_shape is not None:
+            k = integer(kernel_shape)
+            if k is None or k < 1:
+                raise ValueError(f"kernel_shape k={kernel_shape!r} of the 1-D form must be an integer >= 1")
+            kernel_shape = (1, k)
     else:
         padding, stride = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
     if dLZ.ndim < 3 or A.ndim < 3:
         raise ValueError(f"dLZ and A must be stacks of FMs (..., H, rows, cols), got shapes {dLZ.shape} and {A.shape}")
     S, R = dLZ.shape[-2:], A.shape[-2:]
+    if min(S + R) < 1:
+        raise ValueError(f"dLZ with S_r, S_c = {S} and A with R_r, R_c = {R} must have at least one row and column")
     if kernel_shape is None:
         kernel_shape = tuple(R[k] + 2 * padding[k] - (S[k] - 1) * stride[k] for k in range(2))
         if min(kernel_shape) < 1:
             raise ValueError(f"dLZ with S_r, S_c = {S} is too large for A with R_r, R_c = {R}, "
                              f"P^d={padding}, S^t={stride}")
-    kernel_shape = pair(kernel_shape, "r", 1)
+    kernel_shape = pair(kernel_shape, "(r, c)", 1, "kernel_shape")
     if output_size(R, kernel_shape, padding=padding, stride=stride) != S:
         raise ValueError(f"kernel_shape {kernel_shape} gives S_r, S_c = "
                          f"{output_size(R, kernel_shape, padding=padding, stride=stride)} but dLZ has {S}")
     dtype = common_dtype(dLZ, A)
-    batch = np.broadcast_shapes(dLZ.shape[:-3], A.shape[:-3])
+    batch = batch_shape(("dLZ", dLZ.shape[:-3]), ("A", A.shape[:-3]))
     d = batch_items(dLZ.astype(dtype, copy=False), batch)
     d = d.reshape(d.shape[:2] + (S[0] * S[1],))
     a = batch_items(A.astype(dtype, copy=False), batch)
@@ -196,7 +218,7 @@ def _conv_dlw_is_1d(dLZ, A, kernel_shape):
     """
     if kernel_shape is not None:
         return np.ndim(kernel_shape) == 0
-    return dLZ.ndim == 2 or A.ndim == 2
+    return dLZ.ndim <= 2 or A.ndim <= 2
 
 
 def activation_dn(dA, fdot_N):
@@ -229,8 +251,9 @@ def avg_pool_da(dLZ, size, *, w=None, stride=None, input_shape=None):
         dF/dLZ at the pooled output.
     size : int or pair
         The window r x c.
-    w : scalar, optional
-        The pooling weight lw; None means 1/(r c).
+    w : scalar or array, optional
+        The pooling weight lw; None means 1/(r c). An array gives one weight per FM, shape
+        ``(H,)`` for ``dLZ (..., H, S_r, S_c)``, as `avg_pool_dlw` returns them.
     stride : int or pair, optional
         S^t of the forward pass; defaults to the window.
     input_shape : tuple, optional
@@ -253,21 +276,29 @@ def avg_pool_da(dLZ, size, *, w=None, stride=None, input_shape=None):
            [0., 0., 0., 0., 0.]])
     """
     dLZ = as_array(dLZ, "dLZ")
-    size = pair(size, "r", 1)
+    size = pair(size, "r", 1, "window")
     stride = size if stride is None else pair(stride, "S^t", 1)
     R = _pool_input_size(dLZ, size, stride, input_shape)
-    scaled = dLZ / (size[0] * size[1]) if w is None else dLZ * w
+    scaled = dLZ / (size[0] * size[1]) if w is None else dLZ * pool_weight(w, dLZ, "dLZ")
     cols = np.broadcast_to(scaled[..., None, None, :, :], scaled.shape[:-2] + size + scaled.shape[-2:])
     return windows_adjoint(cols, R, stride)
 
 
 def _pool_input_size(dLZ, size, stride, input_shape):
+    """(R_r, R_c) of the pooling's input: from `input_shape` (checked against dLZ), or the smallest."""
     if dLZ.ndim < 2:
         raise ValueError(f"dLZ must have rows and cols (..., S_r, S_c), got shape {dLZ.shape}")
     S = dLZ.shape[-2:]
+    if min(S) < 1:
+        raise ValueError(f"dLZ must have at least one row and column, got S_r, S_c = {S}")
     if input_shape is None:
         return tuple((S[k] - 1) * stride[k] + size[k] for k in range(2))
-    R = pair(tuple(input_shape[-2:]), "R", 1)
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    dims = tuple(integer(v) for v in shape)
+    if len(dims) < 2 or any(d is None or d < 0 for d in dims):
+        raise ValueError(f"input_shape must be the forward input's shape (..., R_r, R_c), got {input_shape!r}")
+    batch_shape(("dLZ", dLZ.shape[:-2]), ("input_shape", dims[:-2]))      # they must broadcast
+    R = pair(dims[-2:], "R", 1)
     if output_size(R, size, stride=stride) != S:
         raise ValueError(f"dLZ has S_r, S_c = {S} but input {R} with window {size} and S^t={stride} "
                          f"gives {output_size(R, size, stride=stride)}")
@@ -292,17 +323,20 @@ def avg_pool_dlw(dLZ, A, size, *, stride=None):
     np.float64(110.0)
     """
     dLZ = as_array(dLZ, "dLZ")
-    A, size, stride, S = pool_args(A, size, stride)
-    if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
+    A, size, stride, S = pool_args(A, size, stride, "A")
+    if dLZ.ndim < 2 or dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} and "
+                         f"S^t={stride} gives {S}")
+    batch_shape(("dLZ", dLZ.shape[:-2]), ("A", A.shape[:-2]))
     sums = windows(A, size, stride).sum(axis=(-4, -3))
     return _per_fm(dLZ * sums)
 
 
-def max_pool_da(dLZ, A, size, *, stride=None):
+def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
     """E8.8: dA across max pooling: each window's gradient goes to the pixel that was its maximum.
 
-    Shapes: ``dLZ (..., S_r, S_c)``, ``A (..., R_r, R_c)`` (the forward input) -> ``A``'s shape.
+    Shapes: ``dLZ (..., S_r, S_c)``, ``A (..., R_r, R_c)`` (the forward input) -> ``A``'s shape
+    (batch axes of dLZ and A broadcast).
 
     Parameters
     ----------
@@ -315,12 +349,18 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     stride : int or pair, optional
         S^t of the forward pass; defaults to the window. With overlapping windows a pixel that
         is the maximum of several windows receives the sum of their gradients.
+    indices : array of int, optional
+        Where the maxima are, as ``max_pool(A, size, stride=stride, return_indices=True)`` gives
+        them (``u' * R_c + v'`` within each FM, the numbering PyTorch uses): the maxima are then
+        not searched again. Each gradient goes to the pixel its index names.
 
     Notes
     -----
     From 8.24, dz[i, j]/da[u', v'] is 1 for the one pixel of window (i, j) that holds its maximum
     and 0 for the others. A tie sends the gradient to the first maximum in row-major window order
-    (as ``np.argmax`` does). Pixels that are no window's maximum get 0.
+    (as ``np.argmax`` does); a window holding NaN sends it to its first NaN. Pixels that are no
+    window's maximum get 0. On sympy symbols that cannot be ordered, each pixel receives
+    ``Piecewise((dlz, it is the first maximum), (0, True))`` from each window holding it.
 
     Examples
     --------
@@ -329,34 +369,87 @@ def max_pool_da(dLZ, A, size, *, stride=None):
     >>> max_pool_da(np.array([[10, 20]]), A, 2)       # the right window ties: 2 and 2
     array([[ 0., 10., 20.,  0.],
            [ 0.,  0.,  0.,  0.]])
+    >>> Z, indices = max_pool(A, 2, return_indices=True)
+    >>> max_pool_da(np.array([[10, 20]]), A, 2, indices=indices)
+    array([[ 0., 10., 20.,  0.],
+           [ 0.,  0.,  0.,  0.]])
+    >>> max_pool_da(np.ones((1, 3)), A, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: dLZ has S_r, S_c = (1, 3) but pooling A with window (2, 2) and S^t=(2, 2) gives (1, 2)
     """
     dLZ = as_array(dLZ, "dLZ")
-    A, size, stride, S = pool_args(A, size, stride)
-    if dLZ.shape[-2:] != S:
-        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} gives {S}")
-    shape = np.broadcast_shapes(dLZ.shape, A.shape[:-2] + S)
-    dtype = common_dtype(dLZ, A)
-    d = np.broadcast_to(dLZ, shape).reshape((-1,) + S)                         # one FM per row
-    a = np.broadcast_to(A, shape[:-2] + A.shape[-2:]).reshape((-1,) + A.shape[-2:])
-    dA = np.empty(a.shape, dtype=dtype)
+    A, size, stride, S = pool_args(A, size, stride, "A")
+    if dLZ.ndim < 2 or dLZ.shape[-2:] != S:
+        raise ValueError(f"dLZ has S_r, S_c = {dLZ.shape[-2:]} but pooling A with window {size} and "
+                         f"S^t={stride} gives {S}")
+    batch = batch_shape(("dLZ", dLZ.shape[:-2]), ("A", A.shape[:-2]))
+    dtype, (R_r, R_c) = common_dtype(dLZ, A), A.shape[-2:]
+    if indices is None and A.dtype == object:
+        try:
+            _, indices = max_pool(A, size, stride=stride, return_indices=True)
+        except ValueError:         # symbols sympy cannot order: the first maximum, as a condition
+            import sympy
+            a = np.broadcast_to(A, batch + (R_r, R_c)).reshape((-1, R_r, R_c))
+            d = np.broadcast_to(dLZ, batch + S).reshape((-1,) + S)
+            dA = np.zeros(a.shape, dtype=object)
+            for f, i, j in np.ndindex(d.shape):
+                pixels = [(i * stride[0] + u, j * stride[1] + v) for u, v in np.ndindex(size)]
+                values = [a[f][p] for p in pixels]
+                for k, p in enumerate(pixels):
+                    first = sympy.And(*(values[k] > x for x in values[:k]), *(values[k] >= x for x in values[k + 1:]))
+                    dA[f][p] += sympy.Piecewise((d[f, i, j], first), (0, True))
+            return dA.reshape(batch + (R_r, R_c))
+    given = indices is not None
+    if given:
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu" or indices.shape[-2:] != S or not _fits(indices.shape, batch + S):
+            raise ValueError(f"indices (dtype {indices.dtype}, shape {indices.shape}) must be integers of dLZ's "
+                             f"shape {batch + S}, as max_pool(A, size, stride=stride, return_indices=True) gives")
+    else:
+        _, indices = max_pool(A, size, stride=stride, return_indices=True)
+    n = int(np.prod(batch))
+    d = (dLZ if dLZ.shape == batch + S else np.broadcast_to(dLZ, batch + S)).reshape(n, S[0] * S[1])
+    idx = (indices if indices.shape == batch + S else np.broadcast_to(indices, batch + S)).reshape(n, S[0] * S[1])
+    dA = np.empty((n, R_r * R_c), dtype=dtype)     # zeroed chunk by chunk: np.zeros defers to page faults
+    flat_dA = dA.reshape(-1)
+    fm_start = (np.arange(n) * (R_r * R_c))[:, None]                  # where each FM begins in flat_dA
+    # Without given indices and with windows that do not overlap, each pixel is named at most once,
+    # so assigning is adding to 0; otherwise (overlapping windows, or indices given) the gradients add.
+    assign = not given and stride[0] >= size[0] and stride[1] >= size[1]
 
     def work(k):
-        view, best = windows(a[k], size, stride), max_pool(a[k], size, stride=stride)
-        hit = np.empty(best.shape[:-2] + size + S, dtype=bool)     # pixel (u, v) is its window's maximum
-        for u, v in np.ndindex(size):
-            np.equal(view[..., u, v, :, :], best, out=hit[..., u, v, :, :])
-        if np.count_nonzero(hit) != best.size:     # a window holds its maximum twice: keep the first
-            open_ = np.ones(best.shape, dtype=bool)
-            for u, v in np.ndindex(size):
-                hit[..., u, v, :, :] &= open_
-                open_ &= ~hit[..., u, v, :, :]
-        cols = np.empty(hit.shape, dtype=dtype)
-        for u, v in np.ndindex(size):
-            cols[..., u, v, :, :] = np.where(hit[..., u, v, :, :], d[k], np.zeros((), dtype))
-        dA[k] = windows_adjoint(cols, A.shape[-2:], stride)
+        where = idx[k]
+        if given and where.size and _out_of_range(where, R_r * R_c):
+            bad = where[(where < 0) | (where >= R_r * R_c)][0]
+            raise ValueError(f"indices hold {bad}, outside an FM of R_r x R_c = {R_r} x {R_c} pixels")
+        flat = (where + fm_start[k]).reshape(-1)
+        if dtype == object:
+            dA[k] = 0
+        else:
+            dA[k].view(np.uint8).fill(0)         # 0.0 is all zero bytes: a plain memset
+        if assign:
+            flat_dA[flat] = d[k].reshape(-1)
+        else:
+            np.add.at(flat_dA, flat, d[k].reshape(-1))
 
-    for_chunks(work, len(a), size[0] * size[1] * S[0] * S[1] * dA.itemsize, dtype)
-    return dA.reshape(shape[:-2] + A.shape[-2:])
+    for_chunks(work, n, R_r * R_c * dA.itemsize, dtype)
+    return dA.reshape(batch + (R_r, R_c))
+
+
+def _out_of_range(where, size):
+    """Whether some index lies outside 0..size-1 (one pass: a negative index is huge as unsigned)."""
+    if where.flags.c_contiguous and where.dtype.kind == "i":
+        return where.view(where.dtype.str.replace("i", "u")).max() >= size
+    return where.min() < 0 or where.max() >= size
+
+
+def _fits(shape, target):
+    """`shape` broadcasts to `target` without changing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def product_dlz(dN, b):
@@ -370,7 +463,10 @@ def product_dlz(dN, b):
     <BLANKLINE>
            [[-1., -1.]]])
     """
-    dN, b = as_array(dN, "dN"), as_array(b, "b")
+    dN = as_array(dN, "dN")
+    b = like(b, dN, "b")
+    if dN.ndim < 2:
+        raise ValueError(f"dN must have rows and cols (..., S_r, S_c), got shape {dN.shape}")
     if b.ndim == 0:
         return dN * b
     if b.ndim != 1 or dN.ndim < 3 or dN.shape[-3] != b.shape[0]:

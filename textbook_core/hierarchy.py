@@ -9,21 +9,27 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .details import as_array, batch_items, common_dtype, for_chunks, im2col, output_size, pair, windows
+from .blas import batch_items, for_chunks
+from .details import as_array, common_dtype, im2col, integer, like, one, output_size, pair, windows
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
     """Validate a kernel stack and its partner array; bring the 1-D form to 2-D.
 
     Returns ``(LW4, X, padding, stride, one_d)`` where ``LW4`` is ``(H^m, H^n, r, c)`` and `X` has
-    a row axis of length 1 inserted when the kernels are 1-D.
+    a row axis of length 1 inserted when the kernels are 1-D. A 1-D signal has one padding and one
+    stride: a pair is refused rather than half used.
     """
     LW, X = as_array(LW, "LW"), as_array(X, x_name)
     if LW.ndim not in (3, 4):
         raise ValueError(f"LW must have shape (H^m, H^n, r, c), or (H^m, H^n, k) for 1-D, got shape {LW.shape}")
+    if LW.shape[0] == 0 or LW.shape[1] == 0:
+        raise ValueError(f"LW must hold at least one kernel: H^m={LW.shape[0]}, H^n={LW.shape[1]} (shape {LW.shape})")
     one_d = LW.ndim == 3
     if one_d:
-        padding, stride = (0, pair(padding, "P^d", 0)[1]), (1, pair(stride, "S^t", 1)[1])
+        padding, stride = (0, one(padding, "P^d", 0)), (1, one(stride, "S^t", 1))
+        if X.ndim < 2:
+            raise ValueError(f"{x_name} must be a stack of signals (..., H, T) for 1-D kernels, got shape {X.shape}")
         LW, X = LW[:, :, None, :], X[..., None, :]
     else:
         padding, stride = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
@@ -85,15 +91,36 @@ def correlate_fms(LW, A, *, padding=0, stride=1):
     return Z[..., 0, :] if one_d else Z
 
 
-def pool_args(V, size, stride):
+def pool_args(V, size, stride, name="V"):
     """Validate a pooling window (8.22-8.25); stride defaults to the window size."""
-    V = as_array(V, "V")
+    V = as_array(V, name)
     if V.ndim < 2:
-        raise ValueError(f"V must have rows and cols (..., R_r, R_c), got shape {V.shape}")
-    size = pair(size, "r", 1)
+        raise ValueError(f"{name} must have rows and cols (..., R_r, R_c), got shape {V.shape}")
+    size = pair(size, "r", 1, "window")
     stride = size if stride is None else pair(stride, "S^t", 1)
     S = output_size(V.shape[-2:], size, stride=stride)
     return V, size, stride, S
+
+
+def pool_weight(w, X, name="X"):
+    """The pooling weight w of 8.22: a scalar, or one weight per FM (shape ``(H,)``, as
+    `avg_pool_dlw` returns), broadcast over the axes in front of X's rows and cols."""
+    w = like(w, X, "w")
+    lead = X.shape[:-2]
+    if w.ndim == 0:
+        return w
+    if w.ndim > len(lead) or not _broadcasts(w.shape, lead) or np.broadcast_shapes(w.shape, lead) != lead:
+        raise ValueError(f"w with shape {w.shape} must be a scalar or one weight per FM: {name} with shape "
+                         f"{X.shape} has {X.shape[-3] if X.ndim > 2 else 1} FM(s) of {X.shape[-2:]}")
+    return w[..., None, None]
+
+
+def _broadcasts(a, b):
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
 
 
 def avg_pool(V, size, *, w=None, stride=None):
@@ -107,8 +134,9 @@ def avg_pool(V, size, *, w=None, stride=None):
         Input FMs.
     size : int or pair
         Window r x c.
-    w : scalar, optional
-        The pooling weight; None means 1/(r c), a true average.
+    w : scalar or array, optional
+        The pooling weight; None means 1/(r c), a true average. An array gives one weight per
+        FM: shape ``(H,)`` for ``V (..., H, R_r, R_c)`` (the weights lw^{m,n,h} of P8.3-P8.4).
     stride : int or pair, optional
         S^t; defaults to the window, so the windows do not overlap.
 
@@ -129,6 +157,8 @@ def avg_pool(V, size, *, w=None, stride=None):
     >>> avg_pool(np.arange(16).reshape(4, 4), 2, w=1)
     array([[10., 18.],
            [42., 50.]])
+    >>> avg_pool(np.ones((2, 2, 2)), 2, w=[1, 10]).ravel()          # one weight per FM
+    array([ 4., 40.])
     >>> avg_pool(np.ones((3, 3)), 4)
     Traceback (most recent call last):
     ...
@@ -136,19 +166,41 @@ def avg_pool(V, size, *, w=None, stride=None):
     """
     V, size, stride, _ = pool_args(V, size, stride)
     total = windows(V, size, stride).sum(axis=(-4, -3))
-    return total / (size[0] * size[1]) if w is None else total * w
+    if w is None:
+        return total / (size[0] * size[1])
+    return total * pool_weight(w, V, "V")
 
 
-def max_pool(V, size, *, stride=None):
+def max_pool(V, size, *, stride=None, return_indices=False):
     """8.24-8.25: Z = [+]^{max}_{r,c} V, the largest value of each window.
 
-    Shapes: ``V (..., R_r, R_c)`` -> ``(..., S_r, S_c)``.
+    Shapes: ``V (..., R_r, R_c)`` -> ``(..., S_r, S_c)``; with ``return_indices=True``,
+    ``(Z, indices)`` with `indices` of the same shape (integers).
+
+    Parameters
+    ----------
+    V : array
+        Input FMs.
+    size : int or pair
+        Window r x c.
+    stride : int or pair, optional
+        S^t; defaults to the window.
+    return_indices : bool
+        Also return where each maximum is: ``indices[..., i, j] = u' * R_c + v'`` for the pixel
+        ``V[..., u', v']`` (0-based, row-major within its FM, as PyTorch numbers them), ready for
+        ``max_pool_da(..., indices=indices)``.
 
     Notes
     -----
     8.24, 0-based, with stride S^t (default: the window size)::
 
         z[i, j] = max { v[i*S^t + k, j*S^t + l] | k < r, l < c }
+
+    A tie goes to the first maximum in row-major window order (as ``np.argmax``); a window holding
+    NaN has the maximum NaN, at its first NaN (as ``np.argmax``; PyTorch picks the last NaN of a
+    window that holds several, and agrees everywhere else). On sympy expressions the maximum is ``sympy.Max``,
+    which stays symbolic when sympy cannot compare the values; their indices exist only where it
+    can, and otherwise raise ValueError.
 
     Examples
     --------
@@ -158,14 +210,90 @@ def max_pool(V, size, *, stride=None):
     >>> max_pool(np.arange(16).reshape(4, 4), 3, stride=1)
     array([[10., 11.],
            [14., 15.]])
+    >>> Z, indices = max_pool(np.array([[1, 5, 2, 2], [3, 4, 0, 1]]), 2, return_indices=True)
+    >>> Z, indices                     # the right window ties: the first 2, at row 0, col 2
+    (array([[5., 2.]]), array([[1, 2]]))
     """
-    V, size, stride, _ = pool_args(V, size, stride)
+    V, size, stride, S = pool_args(V, size, stride)
+    if return_indices:
+        return max_positions(V, size, stride, S)
     view = windows(V, size, stride)
     Z = view[..., 0, 0, :, :].copy()
-    for u in range(size[0]):
-        for v in range(size[1]):
-            np.maximum(Z, view[..., u, v, :, :], out=Z)
+    for u, v in np.ndindex(size):
+        if V.dtype == object:
+            Z = _symbolic_max(Z, view[..., u, v, :, :])
+        else:
+            np.maximum(Z, view[..., u, v, :, :], out=Z)     # NaN propagates
     return Z
+
+
+def _symbolic_max(a, b):
+    """Elementwise max of object arrays: the larger value where Python can compare the two,
+    sympy.Max where it cannot (symbols)."""
+    import sympy
+
+    def larger(x, y):
+        try:
+            return y if y > x else x
+        except TypeError:
+            return sympy.Max(x, y)
+    return np.frompyfunc(larger, 2, 1)(a, b)
+
+
+def max_positions(V, size, stride, S):
+    """Each window's maximum and where it is: ``(Z, indices)`` for `max_pool`'s return_indices.
+
+    Shapes: ``V (..., R_r, R_c)`` -> two arrays ``(..., S_r, S_c)``; `size`, `stride` are pairs and
+    `S` = (S_r, S_c) their output size (`pool_args` checks them all).
+
+    The windows are visited in row-major order and a value replaces the running maximum only if
+    it is strictly larger, so a tie keeps the first; a window holding NaN is then given its first
+    NaN. This is the choice that `max_pool_da` sends each gradient to (E8.8).
+    """
+    (r, c), (sr, sc) = size, stride
+    R_c = V.shape[-1]
+    corner = np.arange(S[0])[:, None] * (sr * R_c) + np.arange(S[1]) * sc      # each window's (0, 0)
+    offset = np.array([u * R_c + v for u, v in np.ndindex(size)])              # pixel k of a window
+    fms = V.reshape((-1,) + V.shape[-2:])
+    Z = np.empty((len(fms),) + S, dtype=V.dtype)
+    indices = np.empty((len(fms),) + S, dtype=np.intp)
+    code_type = np.int8 if r * c < 128 else np.intp
+
+    def work(k):
+        view, best = windows(fms[k], size, stride), Z[k]
+        best[...] = view[..., 0, 0, :, :]
+        code = np.zeros(best.shape, dtype=code_type)    # which pixel of the window holds the maximum
+        larger = np.empty(best.shape, dtype=bool)
+        for n, (u, v) in enumerate(np.ndindex(size)):
+            if n == 0:
+                continue
+            candidate = view[..., u, v, :, :]
+            if V.dtype == object:
+                larger = _compare(np.greater, candidate, best)
+                best[...] = np.where(larger, candidate, best)
+            else:
+                np.greater(candidate, best, out=larger)
+                np.maximum(best, candidate, out=best)
+            # n grows, so the last n where the candidate was larger is the largest such n
+            np.maximum(code, larger.view(np.int8).astype(code_type, copy=False) * code_type(n), out=code)
+        if V.dtype != object:
+            nan = np.isnan(best)          # np.maximum carried any NaN into best: find the first one
+            if nan.any():
+                for n, (u, v) in reversed(list(enumerate(np.ndindex(size)))):
+                    code = np.where(nan & np.isnan(view[..., u, v, :, :]), code_type(n), code)
+        np.add(corner, np.take(offset, code), out=indices[k])
+
+    for_chunks(work, len(fms), V.shape[-2] * V.shape[-1] * V.itemsize, V.dtype)
+    return Z.reshape(V.shape[:-2] + S), indices.reshape(V.shape[:-2] + S)
+
+
+def _compare(op, a, b):
+    """op(a, b) as a bool array; on sympy values that cannot be ordered, a ValueError."""
+    try:
+        return op(a, b).astype(bool)
+    except TypeError as exc:
+        raise ValueError(f"cannot locate the maxima: the values cannot be ordered ({exc}); "
+                         f"max_pool without return_indices gives sympy.Max, and max_pool_da a Piecewise") from None
 
 
 def vec(A):
@@ -180,6 +308,8 @@ def vec(A):
     array([0, 2, 1, 3, 4, 6, 5, 7])
     """
     A = np.asarray(A)
+    if A.dtype.kind not in "biufO":
+        raise ValueError(f"A must hold real numbers, got dtype {A.dtype}")
     if A.ndim <= 1:
         return A
     if A.ndim == 2:
@@ -200,9 +330,11 @@ def unvec(x, shape):
     ...
     ValueError: vec(A) has 5 elements but shape (2, 2) holds 4
     """
-    x, shape = np.asarray(x), tuple(shape)
-    if len(shape) not in (2, 3):
-        raise ValueError(f"shape must be (R_r, R_c) or (H, R_r, R_c), got {shape}")
+    x = np.asarray(x)
+    dims = tuple(integer(v) for v in shape) if isinstance(shape, (tuple, list, np.ndarray)) else ()
+    if len(dims) not in (2, 3) or any(v is None or v < 1 for v in dims):
+        raise ValueError(f"shape must be (R_r, R_c) or (H, R_r, R_c) of positive integers, got {shape!r}")
+    shape = dims
     n = int(np.prod(shape))
     if x.shape[-1:] != (n,):
         raise ValueError(f"vec(A) has {x.shape[-1] if x.ndim else 0} elements but shape {shape} holds {n}")

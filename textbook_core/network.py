@@ -173,11 +173,13 @@ def _check(net, X, labels=None):
     return X, labels
 
 
-def forward(net, X):
+def forward(net, X, *, keep_indices=False):
     """Figure 8.11 forward: A^0 = X through every layer to a^M = softmax(n^M).
 
     Shapes: ``X (Q, H^0, R_r, R_c)`` -> cache ``{"N": [...], "A": [...]}`` indexed by layer
-    m = 0..M: ``A[m] (Q, H^m, S_r, S_c)`` for the groups, ``N[M], A[M] (Q, S^M)``.
+    m = 0..M: ``A[m] (Q, H^m, S_r, S_c)`` for the groups, ``N[M], A[M] (Q, S^M)``. With
+    ``keep_indices=True`` (training) the cache also holds ``"indices": {m+1: ...}``, where each max
+    pooling layer found its maxima, so that `backward_fms` does not search them again.
 
     Notes
     -----
@@ -197,17 +199,25 @@ def forward(net, X):
     ValueError: X has H^0=2 FMs but the network expects H^0=1
     """
     X, _ = _check(net, X)
-    N, A = [None], [X]
+    N, A, indices = [None], [X], {}
     for layer in net.layers:
         LZ = tc.correlate_fms(layer.LW, A[-1], padding=layer.padding, stride=layer.stride)  # 8.21
         N.append(LZ + layer.b[:, None, None])                                              # 8.32
         A.append(TRANSFER[layer.f][0](N[-1]))
-        pool = tc.max_pool if layer.pool == "max" else tc.avg_pool                        # 8.22-8.25
-        N.append(pool(A[-1], layer.size))
+        if layer.pool == "max" and keep_indices:                                          # 8.24-8.25
+            Z, indices[len(A)] = tc.max_pool(A[-1], layer.size, return_indices=True)
+        elif layer.pool == "max":
+            Z = tc.max_pool(A[-1], layer.size)
+        else:                                                                             # 8.22-8.23
+            Z = tc.avg_pool(A[-1], layer.size)
+        N.append(Z)
         A.append(N[-1])
     N.append(tc.vec(A[-1]) @ net.LW.T + net.b)                                             # 8.26
     A.append(np.exp(N[-1] - np.logaddexp.reduce(N[-1], axis=-1, keepdims=True)))           # softmax
-    return {"N": N, "A": A}
+    cache = {"N": N, "A": A}
+    if keep_indices:
+        cache["indices"] = indices
+    return cache
 
 
 def backward_fms(net, cache, dA):
@@ -232,7 +242,8 @@ def backward_fms(net, cache, dA):
     for k in reversed(range(len(net.layers))):
         layer, m = net.layers[k], 2 * k + 1
         if layer.pool == "max":                                                       # E8.8
-            dA = tc.max_pool_da(dA, A[m], layer.size)
+            found = {"indices": cache["indices"][m + 1]} if "indices" in cache else {}   # the forward's maxima
+            dA = tc.max_pool_da(dA, A[m], layer.size, **found)
         else:                                                                         # P8.3
             dA = tc.avg_pool_da(dA, layer.size, input_shape=A[m].shape)
         grads["dA"][m] = dA
@@ -269,6 +280,16 @@ def backward(net, cache, labels):
     return grads
 
 
+def _indices_available():
+    """Whether max pooling can say where its maxima are. In the student edition that is part of
+    E8.8's answer (a stub); training then hands the student's max_pool_da no indices."""
+    try:
+        tc.max_pool(np.zeros((1, 1)), 1, return_indices=True)
+    except NotImplementedError:
+        return False
+    return True
+
+
 def parameters(net):
     """Every trainable array in the order LW^1, b^1, LW^3, b^3, ..., LW^M, b^M (views, not copies)."""
     return [p for layer in net.layers for p in (layer.LW, layer.b)] + [net.LW, net.b]
@@ -300,6 +321,7 @@ def train(net, X, labels, *, epochs=10, batch=16, lr=0.1, momentum=0.9, rng=None
     """
     X, labels = _check(net, X, labels)
     net, rng = copy.deepcopy(net), np.random.default_rng(rng)
+    keep = _indices_available()
     params = parameters(net)
     velocity = [np.zeros_like(p) for p in params]
     history = []
@@ -307,7 +329,7 @@ def train(net, X, labels, *, epochs=10, batch=16, lr=0.1, momentum=0.9, rng=None
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch):
             idx = order[start:start + batch]
-            grads = gradient(backward(net, forward(net, X[idx]), labels[idx]))
+            grads = gradient(backward(net, forward(net, X[idx], keep_indices=keep), labels[idx]))
             for p, v, g in zip(params, velocity, grads):
                 v *= momentum
                 v -= lr * g

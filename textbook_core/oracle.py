@@ -95,6 +95,16 @@ def avg_pool(V, size, w=None, stride=None):
     return Z
 
 
+def _first_max(values):
+    """Position of the first maximum of `values`; a NaN (the one value unequal to itself) counts
+    as the largest, so a window holding NaN has its first NaN as maximum."""
+    for k, v in enumerate(values):
+        if v != v:
+            return k
+    best = max(values)
+    return next(k for k, v in enumerate(values) if v == best)
+
+
 def max_pool(V, size, stride=None):
     """8.24: z_{i,j} = max {v_{r(i-1)+k, c(j-1)+l} | k = 1..r, l = 1..c}, with stride S^t."""
     r, c = size
@@ -103,8 +113,8 @@ def max_pool(V, size, stride=None):
     Z = np.zeros((S_r, S_c), dtype=object)
     for i in range(1, S_r + 1):
         for j in range(1, S_c + 1):
-            Z[i - 1, j - 1] = max(V[s_r * (i - 1) + k - 1][s_c * (j - 1) + l - 1]
-                                  for k in range(1, r + 1) for l in range(1, c + 1))
+            window = [V[s_r * (i - 1) + k - 1][s_c * (j - 1) + l - 1] for k in range(1, r + 1) for l in range(1, c + 1)]
+            Z[i - 1, j - 1] = window[_first_max(window)]
     return Z
 
 
@@ -210,7 +220,9 @@ def avg_pool_dlw(dLZ, A, size, stride=None):
 
 
 def max_pool_da(dLZ, A, size, stride=None):
-    """E8.8: da_{u',v'} = sum over windows (i, j) whose first maximum is (u', v') of dlz_{i,j} (one FM)."""
+    """E8.8: da_{u',v'} = sum over windows (i, j) whose first maximum is (u', v') of dlz_{i,j} (one FM).
+
+    The first maximum in row-major window order; in a window holding NaN, its first NaN."""
     r, c = size
     s_r, s_c = stride or size
     S_r, S_c = len(dLZ), len(dLZ[0])
@@ -218,8 +230,7 @@ def max_pool_da(dLZ, A, size, stride=None):
     for i in range(1, S_r + 1):
         for j in range(1, S_c + 1):
             cells = [(s_r * (i - 1) + k, s_c * (j - 1) + l) for k in range(1, r + 1) for l in range(1, c + 1)]
-            best = max(A[u - 1][v - 1] for u, v in cells)
-            u, v = next(cell for cell in cells if A[cell[0] - 1][cell[1] - 1] == best)
+            u, v = cells[_first_max([A[u - 1][v - 1] for u, v in cells])]
             dA[u - 1, v - 1] += dLZ[i - 1][j - 1]
     return dA
 

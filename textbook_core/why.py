@@ -6,7 +6,7 @@ rest of the chapter, and this package, calls convolution in a network layer.
 """
 import numpy as np
 
-from .details import as_array, common_dtype, pair
+from .details import as_array, integer, one, pair
 from .hierarchy import correlate_fms, vec
 
 
@@ -23,11 +23,15 @@ def impulse(shape, at=(0, 0)):
     ...
     ValueError: impulse position at=(2, 0) lies outside an image of shape (2, 2)
     """
-    shape, at = tuple(shape), tuple(at)
-    if len(at) != len(shape) or not all(0 <= a < n for a, n in zip(at, shape)):
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    at = (at,) if np.ndim(at) == 0 else tuple(at)
+    dims, position = tuple(integer(n) for n in shape), tuple(integer(a) for a in at)
+    if not dims or any(n is None or n < 1 for n in dims):
+        raise ValueError(f"impulse shape={shape} must be positive integers")
+    if len(position) != len(dims) or any(a is None or not 0 <= a < n for a, n in zip(position, dims)):
         raise ValueError(f"impulse position at={at} lies outside an image of shape {shape}")
-    delta = np.zeros(shape)
-    delta[at] = 1.0
+    delta = np.zeros(dims)
+    delta[position] = 1.0
     return delta
 
 
@@ -65,6 +69,8 @@ def rot180(W):
            [2, 1]])
     """
     W = np.asarray(W)
+    if W.ndim == 0:
+        raise ValueError(f"W must be a filter (k,) or kernels (..., r, c), got the scalar {W!r}")
     return W[..., ::-1] if W.ndim == 1 else W[..., ::-1, ::-1]
 
 
@@ -174,15 +180,19 @@ def convolve(W, P, *, padding=0, stride=1, mode="valid"):
             names = f"r={k[0]}, c={k[1]}" if W.ndim == 2 else f"k={k[1]}"
             raise ValueError(f"mode='same' needs an odd kernel, got {names}")
         extra = (k[0] - 1, k[1] - 1) if mode == "full" else ((k[0] - 1) // 2, (k[1] - 1) // 2)
-        pr, pc = pair(padding, "P^d", 0)
-        padding = pc + extra[1] if W.ndim == 1 else (pr + extra[0], pc + extra[1])
+        if W.ndim == 1:
+            padding = one(padding, "P^d", 0) + extra[1]
+        else:
+            pr, pc = pair(padding, "P^d", 0)
+            padding = (pr + extra[0], pc + extra[1])
     return correlate(rot180(W), P, padding=padding, stride=stride)
 
 
 def conv_matrix(W, input_shape, *, padding=0, stride=1):
     """8.11-8.12: the weight-sharing matrix M with M @ vec(P) == vec(correlate(W, P)).
 
-    Shapes: ``W (r, c)``, ``input_shape = (R_r, R_c)`` -> ``(S_r*S_c, R_r*R_c)``.
+    Shapes: ``W (r, c)``, ``input_shape = (R_r, R_c)`` -> ``(S_r*S_c, R_r*R_c)``; 1-D: ``W (k,)``,
+    ``input_shape = (M,)`` (or ``M``) -> ``(M', M)``. M has W's dtype (float32 stays float32).
 
     Column k of M is the response to the impulse at the k-th pixel in column-major order
     (8.1-8.5: a linear transform is known by its impulse responses), so M is built by the very
@@ -198,13 +208,25 @@ def conv_matrix(W, input_shape, *, padding=0, stride=1):
            [ 0, 11, 21,  0, 12, 22,  0,  0,  0],
            [ 0,  0,  0, 11, 21,  0, 12, 22,  0],
            [ 0,  0,  0,  0, 11, 21,  0, 12, 22]])
+    >>> conv_matrix(np.array([1, 2]), 3).astype(int)      # the notes' filter on a vector of 3
+    array([[1, 2, 0],
+           [0, 1, 2]])
     """
     W = as_array(W, "W")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a kernel (r, c), got shape {W.shape}")
-    R_r, R_c = pair(tuple(input_shape), "R", 1)
+    if W.ndim not in (1, 2):
+        raise ValueError(f"W must be a filter (k,) or a kernel (r, c), got shape {W.shape}")
+    shape = (input_shape,) if np.ndim(input_shape) == 0 else tuple(input_shape)
+    if W.ndim == 1:
+        M = integer(shape[0]) if len(shape) == 1 else None
+        if M is None or M < 1:
+            raise ValueError(f"input_shape of a 1-D filter must be (M,) with an integer M >= 1, got {input_shape!r}")
+        basis = np.eye(M, dtype=W.dtype)                                  # impulses
+        return correlate(W, basis, padding=padding, stride=stride).T      # (M', M)
+    if len(shape) != 2:
+        raise ValueError(f"input_shape of a kernel must be (R_r, R_c), got {input_shape!r}")
+    R_r, R_c = pair(shape, "R", 1)
     n = R_r * R_c
-    basis = np.zeros((n, R_r, R_c), dtype=common_dtype(W, np.zeros(0)))
+    basis = np.zeros((n, R_r, R_c), dtype=W.dtype)
     basis[np.arange(n), np.arange(n) % R_r, np.arange(n) // R_r] = 1  # impulses, column-major
     responses = correlate(W, basis, padding=padding, stride=stride)  # (n, S_r, S_c)
     return vec(responses[:, None]).T

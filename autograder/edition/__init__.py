@@ -76,6 +76,18 @@ def requirements(root=REPO):
     return list(dict.fromkeys(keep + list(STUDENT_EXTRA)))
 
 
+def _data_files(root):
+    """The repository's setuptools ``data-files`` and ``package-data`` tables (JupyterLab's
+    settings for the demo, `textbook_core.widgets.lab_settings`): {table: {key: [paths]}}."""
+    try:
+        import tomllib
+    except ImportError:            # Python 3.10
+        from pip._vendor import tomli as tomllib
+    tool = tomllib.loads((Path(root) / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {})
+    tables = tool.get("setuptools", {})
+    return {name: tables[name] for name in ("data-files", "package-data") if name in tables}
+
+
 def _pyproject(root):
     project = _project(root)
     version = f"{project['version']}+student"
@@ -85,6 +97,9 @@ def _pyproject(root):
              'readme = "README.md"', f'requires-python = "{project.get("requires-python", ">=3.10")}"',
              f"dependencies = {requirements(root)!r}".replace("'", '"'), "",
              "[tool.setuptools.packages.find]", 'include = ["textbook_core*", "autograder*"]', ""]
+    for name, table in _data_files(root).items():
+        lines += [f"[tool.setuptools.{name}]", *(f"{key!r} = {paths!r}".replace("'", '"')
+                                                for key, paths in table.items()), ""]
     return "\n".join(lines)
 
 
@@ -140,6 +155,11 @@ def build(out, course=Course(), walkthroughs=REPO / "notebooks", root=REPO):
         for relative, text in library.library_files(root, instructor, release_sources).items():
             (stage / relative).parent.mkdir(parents=True, exist_ok=True)
             (stage / relative).write_text(text, encoding="utf-8")
+        for table in _data_files(root).values():
+            for relative in {path for paths in table.values() for path in paths}:
+                if not (stage / relative).exists() and (root / relative).is_file():
+                    (stage / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(root / relative, stage / relative)
         readme = handout(root)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         (stage / "pyproject.toml").write_text(_pyproject(root), encoding="utf-8")

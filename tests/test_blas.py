@@ -1,0 +1,53 @@
+"""The speed machinery (textbook_core.blas): chunks on threads change no result; the phase-grid
+full correlation of conv_da is the loop oracle's sum on every phase, fold and padding."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import textbook_core as tc
+from textbook_core import blas, oracle
+
+
+def test_chunked_and_threaded_paths_give_the_unchunked_results(monkeypatch):
+    """One batch item per chunk, BLAS at two threads: the thread pool runs every chunk, and the
+    results equal those of each item computed alone (the small-input, serial path)."""
+    rng = np.random.default_rng(4)
+    LW, A = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((6, 2, 7, 6))
+    kw = dict(padding=(1, 0), stride=(2, 1))
+    alone = [tc.correlate_fms(LW, A[i], **kw) for i in range(6)]
+    dLZ = rng.standard_normal(np.shape(alone))
+    da_alone = [tc.conv_da(dLZ[i], LW, A.shape, **kw) for i in range(6)]
+    dlw_alone = sum(tc.conv_dlw(dLZ[i], A[i], kernel_shape=(3, 2), **kw) for i in range(6))
+    mp_alone = [tc.max_pool_da(tc.max_pool(A[i], 2, stride=1), A[i], 2, stride=1) for i in range(6)]
+    calls = []
+    monkeypatch.setattr(blas, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(blas, "_blas_threads", lambda controller: calls.append(1) or 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        np.testing.assert_array_equal(tc.correlate_fms(LW, A, **kw), alone)
+        np.testing.assert_array_equal(tc.conv_da(dLZ, LW, A.shape, **kw), da_alone)
+        np.testing.assert_allclose(tc.conv_dlw(dLZ, A, kernel_shape=(3, 2), **kw), dlw_alone, rtol=1e-13)
+        np.testing.assert_array_equal(tc.max_pool_da(tc.max_pool(A, 2, stride=1), A, 2, stride=1), mp_alone)
+    assert len(calls) == 5      # each call went through the thread pool (max_pool_da twice: maxima, scatter)
+
+
+@pytest.mark.parametrize("fold", [1, 2, 96])
+@pytest.mark.parametrize("kernel, stride, padding", [((3, 3), (1, 1), (0, 0)), ((3, 2), (2, 3), (1, 2)),
+                                                     ((1, 5), (1, 2), (0, 3)), ((2, 2), (3, 3), (0, 0))])
+def test_full_correlation_on_every_phase_and_fold(monkeypatch, fold, kernel, stride, padding):
+    """Groups of column taps (fold), phases with fewer taps or none (stride above the kernel),
+    remainders and padding: conv_da is the oracle's 8.39-8.40 sum every time."""
+    monkeypatch.setattr(blas, "FOLD", fold)
+    rng = np.random.default_rng(sum(kernel) + 7 * sum(stride) + fold)
+    LW, R = rng.standard_normal((2, 3) + kernel), (7, 9)
+    dLZ = rng.standard_normal((2, 2) + tc.output_size(R, kernel, padding=padding, stride=stride))
+    want = [oracle.conv_da(d, LW, R, padding, stride).astype(float) for d in dLZ]
+    np.testing.assert_allclose(tc.conv_da(dLZ, LW, (2, 3) + R, padding=padding, stride=stride), want, atol=1e-12)
+
+
+def test_each_thread_gets_as_many_chunks(monkeypatch):
+    """Three chunks of 4, 4 and 2 items on two threads would leave one thread waiting: they are
+    cut again into four of 2 or 3, in order, covering every item once."""
+    monkeypatch.setattr(blas, "_blas_threads", lambda controller: 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        parts = blas.for_chunks(lambda k: list(range(10))[k], 10, blas.CHUNK_BYTES // 4, np.dtype(float))
+    assert parts == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]

@@ -1,0 +1,164 @@
+"""The speed machinery: BLAS-shaped layouts and chunks of a batch on threads.
+
+Nothing here is an equation of the chapter; it is how the operations of `hierarchy` and
+`gradient` reach the speed of numpy's matrix product without changing a result. `for_chunks` runs
+a batch a few items at a time (so that copied windows stay in cache) on as many threads as BLAS
+would use; `full_correlation` is conv_da's layout of 8.44 on the phases of a stride.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+# Speed: a batch goes through im2col and BLAS a few items at a time, so that the copied windows
+# (50 MB for a LeNet layer at once) stay in cache and their memory is reused, and the chunks run
+# on as many threads as BLAS would use, with BLAS set to one thread meanwhile. None of this
+# changes a result: the same chunks are summed in the same order every time.
+CHUNK_BYTES = 2**21
+_POOLS = {}
+
+
+def batch_items(X, batch):
+    """`X` with its batch axes broadcast to `batch` and merged into one: ``(n, H, rows, cols)``."""
+    X = X if X.shape[:-3] == batch else np.broadcast_to(X, batch + X.shape[-3:])
+    return X.reshape((-1,) + X.shape[-3:])
+
+
+def for_chunks(work, n, item_bytes, dtype):
+    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
+
+    Returns the results in order. Numeric chunks run in a thread pool (numpy releases the GIL in
+    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread, split anew
+    into as many chunks per thread, of sizes one apart; object arrays (sympy) and calls from inside
+    a chunk run one chunk after the other:
+
+    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(object))
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    """
+    step = max(1, CHUNK_BYTES // max(1, item_bytes))
+    chunks = [slice(s, s + step) for s in range(0, n, step)]
+    serial = dtype == object or len(chunks) < 2 or threading.current_thread().name.startswith("textbook_core")
+    controller = None if serial else _blas_controller()
+    workers = _blas_threads(controller) if controller else 1
+    if workers < 2:
+        return [work(k) for k in chunks]
+    # As many chunks for each thread, of sizes one apart: no thread waits for another's extra chunk.
+    count = -(-len(chunks) // workers) * workers
+    edges = [n * i // count for i in range(count + 1)]
+    chunks = [slice(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+    key = (os.getpid(), workers)  # a forked child needs threads of its own
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="textbook_core")
+    with controller.limit(limits=1, user_api="blas"):
+        return list(_POOLS[key].map(work, chunks))
+
+
+def _blas_controller():
+    if "controller" not in _POOLS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _POOLS["controller"] = ThreadpoolController()
+        except ImportError:
+            _POOLS["controller"] = None
+    return _POOLS["controller"]
+
+
+def _blas_threads(controller):
+    """How many threads BLAS would use now (the caller's own limits are respected)."""
+    return min([lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"] or [1])
+
+
+FOLD = 96
+"""How many products (column taps times H^m) conv_da's matrix product sums at once: BLAS runs near
+its peak from about this inner size on, while every tap folded in costs a copy of dLZ."""
+
+
+def full_correlation(LW, items, dA, padding, stride):
+    """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, and its bytes per item.
+
+    8.44 sums, for every input pixel, the kernels' taps over the dLZ pixels that reach it: a full
+    correlation with the rotated kernels. With stride S^t, input pixels whose row is u mod S^t
+    (the row phase) are reached only by kernel rows of that phase, and the same holds for columns,
+    so on each phase's grid the sum is again a full correlation, with stride 1. It is computed
+    with one matrix product per column phase and a few additions of contiguous blocks:
+
+    - dLZ is laid out with rows of length G_c (zeros past S_c), so moving a whole FM by t columns
+      or t rows is moving a flat array by t or t G_c places;
+    - f copies of dLZ, moved by 0 .. f-1 columns, are stacked under each other, so one product
+      with the kernels sums over h and f column taps at once (f H^m products near `FOLD`);
+    - each kernel row u and group of f column taps then adds its product into the phase grid,
+      moved by whole rows and by the group's first tap;
+    - finally each phase grid goes to its rows and columns of dA (padding cut off).
+
+    Every product term is one of 8.39's dlz * lw, added once: the result is exact to rounding.
+    """
+    H_m, H_n, r, c = LW.shape
+    (pr, pc), (sr, sc) = padding, stride
+    S_r, S_c = items.shape[-2:]
+    R_r, R_c = dA.shape[-2:]
+    kr, kc = -(-r // sr), -(-c // sc)                           # taps of the longest phase
+    G_c = max(S_c + kc - 1, -(-(R_c + 2 * pc) // sc))           # phase grid: rows of G_c columns
+    G_r = max(S_r + kr - 1, -(-(R_r + 2 * pr) // sr))
+    L = S_r * G_c
+    taps = [len(range(pv, c, sc)) for pv in range(sc)]           # column taps of each phase
+    fold = min(kc, max(1, -(-FOLD // H_m)))
+    plans = []
+    for pv, t in enumerate(taps):
+        f = min(fold, t)
+        groups = -(-t // f) if t else 0
+        # rows (group g, kernel row u, l), columns (moved by q, h): lw^{h,l}_{u, (g f + q) S^t + pv}
+        W = np.zeros((groups, r, H_n, f, H_m), dtype=LW.dtype)
+        for g in range(groups):
+            for q in range(min(f, t - g * f)):
+                W[g, :, :, q, :] = LW[:, :, :, (g * f + q) * sc + pv].transpose(2, 1, 0)
+        plans.append((f, groups, W.reshape(groups * r * H_n, f * H_m)))
+    rows = max(groups for _, groups, _ in plans) * r * H_n
+    scratch, dtype = {}, items.dtype
+    direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
+
+    def work(k):
+        d, out = items[k], dA[k]
+        n = len(d)
+        if (threading.get_ident(), n) not in scratch:    # zeros that stay zero, reused by the chunks
+            scratch[threading.get_ident(), n] = (np.zeros((n, fold, H_m, S_r, G_c), dtype),
+                                                 None if direct else np.empty((n, sr, sc, H_n, G_r * G_c), dtype),
+                                                 np.empty((n, rows, L), dtype))
+        moved, grid, products = scratch[threading.get_ident(), n]
+        if direct:                                         # the one phase grid is dA itself
+            grid = out.reshape(n, 1, 1, H_n, G_r * G_c)
+        moved[:, 0, :, :, :S_c] = d
+        flat = moved.reshape(n, fold, H_m, L)
+        for q in range(1, fold):                           # dLZ moved right by q columns
+            flat[:, q, :, q:] = flat[:, 0, :, : L - q]
+        flat = moved.reshape(n, fold * H_m, L)
+        for pv, (f, groups, W) in enumerate(plans):
+            if groups == 0:                                # no kernel column has this phase
+                grid[:, :, pv] = 0
+                continue
+            Y = np.matmul(W, flat[:, : f * H_m], out=products[:, : len(W)]).reshape(n, groups, r, H_n, L)
+            for pu in range(sr):
+                g = grid[:, pu, pv]
+                if pu >= r:                                    # no kernel row has this phase
+                    g[...] = 0
+                    continue
+                g[..., :L] = Y[:, 0, pu]
+                g[..., L:] = 0
+                for group in range(groups):
+                    for u in range(pu, r, sr):                 # row u: moved down (u - pu)/S^t rows
+                        if group or u != pu:
+                            at, shift = (u // sr) * G_c, group * f
+                            g[..., at + shift: at + L] += Y[:, group, u, :, : L - shift]
+        if direct:
+            return
+        grid6 = grid.reshape(n, sr, sc, H_n, G_r, G_c)
+        for pu in range(sr):
+            y0 = (pu - pr) % sr                                # the first row of dA in this phase
+            rows_ = slice((y0 + pr - pu) // sr, (y0 + pr - pu) // sr + len(range(y0, R_r, sr)))
+            for pv in range(sc):
+                x0 = (pv - pc) % sc
+                cols = slice((x0 + pc - pv) // sc, (x0 + pc - pv) // sc + len(range(x0, R_c, sc)))
+                out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows_, cols]
+
+    item_bytes = (fold * H_m + rows + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
+    return work, int(item_bytes)
