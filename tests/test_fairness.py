@@ -118,6 +118,21 @@ def test_apply_results_records_the_seeds_in_the_graded_cell():
     assert "checks.grading_context(seeds=[5, 6])" in timing.seed_note([5, 6])
 
 
+def test_a_test_cell_draws_its_seeds_from_its_context_and_runs_blas_on_one_thread():
+    import hashlib
+
+    source = ("from threadpoolctl import threadpool_info\n"
+              "assert [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'] == [1]\n"
+              "probes = [checks.random_seed(), checks.random_seed()]")
+    run = grading.NotebookRun(None, [], Limits(), grading.LibraryUse([]), ("ch08", "ada"))
+    outputs, manual = run.run_test_cell("e8_08_basic_hidden", source, {"checks": checks})
+    assert manual is None and not [o for o in outputs if o.get("output_type") == "error"], outputs
+    salt = hashlib.sha256(source.encode()).hexdigest()
+    assert run.seeds == {"e8_08_basic_hidden": seeds_of("ch08", "ada", "e8_08_basic_hidden", salt, n=2)}
+    run.run_test_cell("e8_08_basic_hidden", source, {"checks": checks})
+    assert run.seeds["e8_08_basic_hidden"] == seeds_of("ch08", "ada", "e8_08_basic_hidden", salt, n=2)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Time limits: CPU seconds, a wall-clock backstop, retries, flags
 # ---------------------------------------------------------------------------------------------
