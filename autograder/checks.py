@@ -39,7 +39,6 @@ autograder.checks.Wrong: `Z` has shape (2, 3), but the answer has shape (2, 2).
 """
 import contextlib
 import hashlib
-import importlib
 import itertools
 import json
 import string
@@ -56,7 +55,8 @@ __all__ = [
     "digest", "verify", "verify_function", "visible_check", "answer_key",
     "check_function", "by_hand", "forbid", "Cases", "by_hand_cases", "max_pool_cases", "product_cases",
     "size_cases", "same_padding_reference", "font_signatures", "font_collisions", "check_font_kernels",
-    "shapes_network", "check_shapes_network", "random_seed", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
+    "shapes_network", "shapes_outputs", "check_shapes_network", "check_line_kernels", "unseen_shapes",
+    "edge_shapes", "random_seed", "grading_context", "drawn_seeds", "MAX_POOL_MISTAKES", "PRODUCT_DB_MISTAKES",
     "BY_HAND_CONVOLUTION", "BY_HAND_POOLING", "MAX_POOL_LIBRARY",
 ]
 
@@ -646,9 +646,89 @@ def function_key(salt, outputs):
 # Functions on probes
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# Seeds of the random probes: the same on every grading of the same submission
+# ---------------------------------------------------------------------------------------------
+
+_SEEDING = {"key": ("", "", "", ""), "replay": None, "drawn": [], "auto": True}
+
+
+def grading_context(assignment="", student="", grade_id="", salt="", *, seeds=None):
+    """Fix the seeds `random_seed` returns from now on (the grader calls this before a test cell).
+
+    Parameters
+    ----------
+    assignment, student, grade_id : str
+        Whose cell is checked: the seeds follow from these (and `salt`) alone, so every grading
+        of the same submission draws the same probes, on any machine.
+    salt : str
+        Mixed into the seeds; the grader passes a digest of the test cell's instructor source,
+        which students never see, so that they cannot compute their own probes.
+    seeds : list of int, optional
+        A replay: the next calls return exactly these (the ones recorded with a grade, in
+        ``results["seeds"]`` of `autograder.grading.grade_notebook` and in the graded cell's
+        metadata), then more derived from the context.
+    """
+    _SEEDING.update(key=(str(assignment), str(student), str(grade_id), str(salt)), drawn=[], auto=False,
+                    replay=None if seeds is None else [int(s) for s in seeds])
+
+
 def random_seed():
-    """A fresh seed for the random probes, drawn from the operating system at grading time."""
-    return int(np.random.SeedSequence().entropy % (2 ** 32))
+    """A seed for random probes: fixed by the grading context and by the number drawn before it.
+
+    While grading, the context is the assignment, the student and the test cell
+    (`grading_context`); outside grading (nbgrader's validate, a student's own kernel) it is
+    the cell being run, so running a cell again draws the same seeds. Never from the operating
+    system's entropy: a regrade gives the same marks.
+
+    >>> grading_context("ch08", "ada", "e8_08_basic_hidden")
+    >>> first = [random_seed(), random_seed()]
+    >>> grading_context("ch08", "ada", "e8_08_basic_hidden")
+    >>> [random_seed(), random_seed()] == first, first[0] != first[1], drawn_seeds() == first
+    (True, True, True)
+    >>> grading_context(seeds=[7])
+    >>> random_seed()
+    7
+    >>> grading_context()
+    """
+    _follow_cells()
+    drawn, replay = _SEEDING["drawn"], _SEEDING["replay"]
+    if replay is not None and len(drawn) < len(replay):
+        seed = replay[len(drawn)]
+    else:
+        key = "\0".join(_SEEDING["key"] + (str(len(drawn)),))
+        seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
+    drawn.append(seed)
+    return seed
+
+
+def drawn_seeds():
+    """The seeds `random_seed` returned since the context was last set."""
+    return list(_SEEDING["drawn"])
+
+
+def _new_cell(info=None):
+    """IPython's pre_run_cell event: outside grading, each cell is its own seed context."""
+    if _SEEDING["auto"]:
+        cell = getattr(info, "raw_cell", "") or ""
+        _SEEDING.update(key=("", "", "cell " + hashlib.sha256(cell.encode("utf-8")).hexdigest()[:16], ""),
+                        drawn=[], replay=None)
+
+
+def _follow_cells():
+    """Register `_new_cell` with the IPython shell this module runs in, if any (once); the cell
+    running now, which the event missed, becomes the context at once."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or getattr(shell, "_autograder_seed_hook", False):
+        return
+    shell.events.register("pre_run_cell", _new_cell)
+    shell._autograder_seed_hook = True
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if history:
+        _new_cell(type("Info", (), {"raw_cell": history[-1]}))
+
+
+_follow_cells()
 
 
 class Cases(list):
@@ -1235,19 +1315,87 @@ def smallest_separating_set_size():
 # E8.10: the designed network
 # ---------------------------------------------------------------------------------------------
 
+SHAPE_CLASSES = 2
+"""E8.10: the network's two outputs, class 0 = square and class 1 = diamond (`data.SHAPE_LABELS`)."""
+
+
+def _finite(name, value):
+    a = answer_array(name, value)
+    if not np.all(np.isfinite(a)):
+        raise Wrong(f"`{name}` contains NaN or infinite entries.")
+    return a
+
+
+def check_line_kernels(LW1):
+    """E8.10: `LW1` holds at least one kernel, each a Figure 8.5 kernel times a positive number.
+
+    >>> check_line_kernels(np.array(data.LINE_KERNELS)[:, None])
+    ok: `LW1` holds 4 kernels, each one of Figure 8.5
+    >>> check_line_kernels(np.zeros((0, 1, 3, 3)))
+    Traceback (most recent call last):
+    ...
+    autograder.checks.Wrong: `LW1` holds no kernels (shape (0, 1, 3, 3)): layer 1 needs at least one kernel of Figure 8.5.
+    """
+    kernels = _finite("LW1", LW1)
+    if kernels.ndim != 4 or kernels.shape[1:] != (1, 3, 3):
+        hint = " (for a stack of 3x3 kernels K write K[:, None])" if kernels.shape[-2:] == (3, 3) else ""
+        raise Wrong(f"`LW1` has shape {kernels.shape}, but it must be (H1, 1, 3, 3): H1 kernels of 3x3 for "
+                    f"the one input image{hint}.")
+    if kernels.shape[0] == 0:
+        raise Wrong(f"`LW1` holds no kernels (shape {kernels.shape}): layer 1 needs at least one kernel of "
+                    f"Figure 8.5.")
+    lines = np.asarray(data.LINE_KERNELS)                          # (4, 3, 3)
+    flat, ref = kernels[:, 0].reshape(len(kernels), 9), lines.reshape(len(lines), 9)
+    scales = flat @ ref.T / np.sum(ref * ref, axis=1)               # best multiple of each line kernel
+    fits = np.all(np.isclose(flat[:, None], scales[..., None] * ref[None], rtol=1e-9, atol=1e-9), axis=2)
+    good = np.any(fits & (scales > 0), axis=1)
+    if not good.all():
+        bad = int(np.flatnonzero(~good)[0])
+        raise Wrong(f"`LW1[{bad}, 0]` is not one of the kernels of Figure 8.5 (data.LINE_KERNELS), nor one of "
+                    f"them times a positive number.")
+    ok(f"`LW1` holds {len(kernels)} kernel{'s' if len(kernels) != 1 else ''}, each one of Figure 8.5")
+
+
 def shapes_network(LW1, b1, f1, pool, LW3, b3):
     """E8.10: the network conv (LW1, b1, f1) -> max pool (pool x pool) -> vec -> (LW3, b3) softmax.
 
     Shapes: ``LW1 (H^1, 1, r, c)``, ``b1 (H^1,)``, ``LW3 (2, H^1 S_r S_c)``, ``b3 (2,)`` for 15x15
-    inputs. Built with `textbook_core.network`, so the forward pass is the package's.
+    inputs. Built with `textbook_core.network`, so the forward pass is the package's. A network
+    that cannot be built is `Wrong`, with what is wrong in the book's symbols.
+
+    >>> shapes_network(np.ones((4, 1, 3, 3)), np.zeros(4), "relu", 3, np.zeros((2, 36)), np.zeros(2))
+    Traceback (most recent call last):
+    ...
+    autograder.checks.Wrong: `LW3` has shape (2, 36), but it must be (2, 64): one row per class and one column per entry of vec(A^2), the 4 pooled maps of 4x4.
     """
     from textbook_core import network
 
+    LW1, b1 = _finite("LW1", LW1), _finite("b1", b1)
+    LW3, b3 = _finite("LW3", LW3), _finite("b3", b3)
+    if LW1.ndim != 4 or LW1.shape[1] != 1 or LW1.shape[0] == 0:
+        raise Wrong(f"`LW1` has shape {LW1.shape}, but it must be (H1, 1, r, c) with at least one kernel.")
+    H1 = LW1.shape[0]
+    if b1.shape != (H1,):
+        raise Wrong(f"`b1` has shape {b1.shape}, but it must be ({H1},): one bias per kernel of `LW1`.")
+    if not isinstance(f1, str) or f1 not in network.TRANSFER:
+        raise Wrong(f"`f1` = {f1!r} must be one of {', '.join(repr(f) for f in sorted(network.TRANSFER))}.")
+    if isinstance(pool, (bool, np.bool_)) or not isinstance(pool, (int, np.integer, float, np.floating)) \
+            or not float(pool).is_integer():
+        raise Wrong(f"`pool` = {pool!r} must be a whole number of pixels (the side of the pooling window).")
+    pool = int(pool)
+    conv = 15 - LW1.shape[2] + 1, 15 - LW1.shape[3] + 1
+    if min(conv) < 1 or not 1 <= pool <= min(conv):
+        raise Wrong(f"`pool` = {pool} must be between 1 and {max(min(conv), 1)}, the size of layer 1's maps "
+                    f"({conv[0]}x{conv[1]}).")
+    S = tc.output_size(conv, (pool, pool), stride=pool)
+    if b3.shape != (SHAPE_CLASSES,):
+        raise Wrong(f"`b3` has shape {b3.shape}, but it must be ({SHAPE_CLASSES},): one bias per class.")
+    if LW3.shape != (SHAPE_CLASSES, H1 * S[0] * S[1]):
+        raise Wrong(f"`LW3` has shape {LW3.shape}, but it must be ({SHAPE_CLASSES}, {H1 * S[0] * S[1]}): one row "
+                    f"per class and one column per entry of vec(A^2), the {H1} pooled maps of {S[0]}x{S[1]}.")
     try:
-        layer = network.ConvLayer(LW=answer_array("LW1", LW1), b=answer_array("b1", b1), f=f1,
-                                  pool="max", size=int(pool))
-        net = network.Network([layer], LW=answer_array("LW3", LW3), b=answer_array("b3", b3),
-                              input_shape=(1, 15, 15))
+        layer = network.ConvLayer(LW=LW1, b=b1, f=f1, pool="max", size=pool)
+        net = network.Network([layer], LW=LW3, b=b3, input_shape=(1, 15, 15))
         network.forward(net, np.zeros((1, 1, 15, 15)))
     except (ValueError, TypeError) as error:
         raise Wrong(f"The network cannot be built from LW1, b1, f1, pool, LW3, b3: {error}") from None
@@ -1255,37 +1403,65 @@ def shapes_network(LW1, b1, f1, pool, LW3, b3):
 
 
 def shapes_outputs(net, images):
-    """The softmax outputs a^3 of `net` for `images` (Q, 15, 15) -> (Q, 2)."""
+    """The softmax outputs a^3 of `net` for `images` (Q, 15, 15) -> (Q, 2), in one vectorised pass."""
     from textbook_core import network
 
-    return network.forward(net, np.asarray(images, dtype=np.float64)[:, None])["A"][-1]
+    with np.errstate(over="ignore", invalid="ignore"):   # huge weights: NaN outputs, reported by the check
+        return network.forward(net, np.asarray(images, dtype=np.float64)[:, None])["A"][-1]
 
 
-def _count_of(count, total, what):
-    """"3 of the 400 unseen images" from `what` = "unseen images", "400 unseen images" or "the ..."."""
-    first, _, rest = what.partition(" ")
-    if first == str(total) and rest:
-        what = rest
-    return f"{count} of {what}" if what.startswith("the ") else f"{count} of the {total} {what}"
+def unseen_shapes():
+    """E8.10: every square and diamond of `data.all_shapes` except the two the notebook shows
+    (Figure 8.4): ``(images, labels, calls)``, 448 of them."""
+    images, labels, calls = data.all_shapes(15)
+    shown = np.stack([data.FIGURE_8_4_SQUARE, data.FIGURE_8_4_DIAMOND])
+    keep = ~np.any(np.all(images[:, None] == shown[None], axis=(2, 3)), axis=1)
+    return images[keep], labels[keep], tuple(c for c, k in zip(calls, keep) if k)
 
 
-def check_shapes_network(net, images, labels, *, confidence=None, what="images"):
+def edge_shapes():
+    """E8.10's visible test images: Figure 8.4's square and diamond, then the smallest and the
+    largest square and diamond of `data.all_shapes` pushed into each corner of the image (ten):
+    ``(images, labels, calls)``. The hidden tests use all of `unseen_shapes`."""
+    images, labels, calls = data.all_shapes(15)
+    ink = images.sum(axis=(1, 2))
+    rows, cols = images.any(axis=2), images.any(axis=1)
+    cornered = (rows[:, 1] | rows[:, -2]) & (cols[:, 1] | cols[:, -2])
+    keep = np.zeros(len(labels), dtype=bool)
+    for label in range(SHAPE_CLASSES):
+        mine = labels == label
+        keep |= mine & cornered & np.isin(ink, [ink[mine].min(), ink[mine].max()])
+    shown = [data.FIGURE_8_4_SQUARE, data.FIGURE_8_4_DIAMOND]
+    return (np.concatenate([shown, images[keep]]), np.concatenate([[0, 1], labels[keep]]),
+            ("square()", "diamond()") + tuple(c for c, k in zip(calls, keep) if k))
+
+
+def check_shapes_network(net, images, labels, *, confidence=None, what=None, calls=None):
     """E8.10: `net` classifies every image right (argmax of the softmax output a^3 is the label).
 
-    With `confidence`, every image's probability for its own class must also reach it.
+    With `confidence`, every image's probability for its own class must also reach it. `what`
+    names the images in the message ("the 448 squares and diamonds not shown here"; default:
+    "the N images"), `calls` (from `data.all_shapes`) lets it show how to rebuild one that fails.
     """
+    labels = np.asarray(labels)
+    what = what or f"the {len(labels)} images"
     a = shapes_outputs(net, images)
+    if not np.all(np.isfinite(a)):
+        raise Wrong(f"The network's outputs are not numbers (NaN) on some of {what}: its weights are too large.")
     if not np.allclose(a.sum(axis=1), 1) or np.any(a < 0):
         raise Wrong("The outputs are not softmax probabilities.")
     predicted = a.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     if wrong.size:
-        kinds = sorted({data.SHAPE_LABELS[labels[k]] for k in wrong})
-        raise Wrong(f"The network gets {_count_of(wrong.size, len(labels), what)} wrong "
-                    f"({' and '.join(kinds)}s misclassified); it must get all of them right.")
+        counts = [f"{np.sum(labels[wrong] == k)} {data.SHAPE_LABELS[k]}{'s' if np.sum(labels[wrong] == k) != 1 else ''}"
+                  for k in range(SHAPE_CLASSES) if np.any(labels[wrong] == k)]
+        example = f"\nFor example data.{calls[wrong[0]]}." if calls is not None else ""
+        raise Wrong(f"The network gets {wrong.size} of {what} wrong.\n{' and '.join(counts)} misclassified."
+                    f"{example}\nIt must classify every one right.")
     if confidence is not None:
         p = a[np.arange(len(labels)), labels]
-        if p.min() < confidence:
-            raise Wrong(f"The network is right on all of {what}, but for {np.sum(p < confidence)} of "
-                        f"them its probability for the right class is below {confidence}: scale up "
-                        f"the fully connected weights.")
+        low = np.flatnonzero(p < confidence)
+        if low.size:
+            example = f"\nFor example data.{calls[low[0]]}." if calls is not None else ""
+            raise Wrong(f"The network is right on all of {what},\nbut on {low.size} of them its probability "
+                        f"for the right class is below {confidence}.{example}\nScale up the fully connected weights.")

@@ -17,8 +17,9 @@ and any of the generated ones can be moved elsewhere (tests use a temporary dire
 
 nbgrader's defaults that are weak for a class, and what `configure` sets instead:
 
-- cell timeout: every cell may run `CELL_TIMEOUT` seconds, then the kernel is interrupted and
-  grading goes on with the next cell (one endless loop costs one part, not the notebook);
+- cell timeout: every cell may use `CELL_TIMEOUT` seconds of CPU time (`Limits`; by the clock,
+  only a generous backstop stops it, `autograder.timing`), then it is stopped and grading goes on
+  with the next cell (one endless loop costs one part, not the notebook);
 - ``skip_cells_with_tag``: nbclient skips cells tagged ``skip-execution``, so a student who tags a
   hidden-test cell would pass it untested; the tag is replaced by a secret drawn per run;
 - tracebacks: the kernel runs with ``xmode=Minimal``, so a failed hidden test shows its message
@@ -57,7 +58,7 @@ HIDDEN_NOTE = 'print("The hidden tests of this cell run when your notebook is gr
 """The line a hidden-test cell shows in the release, where its tests are cut out."""
 
 CELL_TIMEOUT = 60
-"""Seconds one cell may run while grading (the slowest hidden test needs about 1 s)."""
+"""CPU seconds one cell may use while grading (the slowest hidden test needs about 1 s)."""
 
 MAX_OUTPUT_LINES = 200
 MAX_TRACEBACK_LINES = 30
@@ -80,27 +81,37 @@ their bodies are replaced by a tripwire (`autograder.sandbox`), so no student co
 class Limits:
     """What one submitted notebook may use while it is graded (`autograder.sandbox`).
 
-    Times are wall-clock seconds, sizes MiB. A student cell that runs over `cell_timeout` is
-    stopped (its process is killed, restarted and the cells before it replayed); one call of a
-    student function on a probe may take `call_timeout`; a notebook stops running student cells
-    after `notebook_timeout`. The student's process has `memory_mb` of address space,
-    `cpu_seconds` of CPU, files up to `file_mb` and `disk_mb` of writable space (in memory,
-    gone afterwards); the grader's own check of one test cell gets `check_memory_mb` more address
-    space and `cell_timeout` seconds. Notebooks over `notebook_mb` are not opened.
+    Times are CPU seconds of the student's code (and as many seconds of waiting without
+    computing; `autograder.timing`), so that a busy grading machine costs no points: a student
+    cell may use `cell_timeout`, one call of a student function on a probe `call_timeout`, all
+    calls of one test cell together `cell_timeout`, and the notebook's cells `notebook_timeout`
+    in all; starting the sandbox may take `startup_timeout`. Each of these limits has a
+    wall-clock backstop `wall_factor` times as long, which stops only a process starved of CPU
+    by a machine far too busy to grade. A probe or a cell that runs out of time is retried `retries` times (a cell only when
+    the wall clock ran out): a CPU timeout then counts, a wall-clock one flags the part for a
+    manual grade instead of scoring it 0 (`autograder.grading`). The grader's own check of
+    one test cell gets `cell_timeout` CPU seconds of its own and `check_memory_mb` more
+    address space than the grader.
+
+    The student's process has `memory_mb` of address space, `cpu_seconds` of CPU in all (the
+    kernel's hard limit, behind the ones above), files up to `file_mb` and `disk_mb` of writable
+    space (in memory, gone afterwards), at most `max_restarts` restarts; replies to the grader
+    are at most `reply_mb`. Sizes are MiB. Notebooks over `notebook_mb` are not opened.
 
     Each sandbox also gets a cgroup (`autograder.cgroups`) where the machine allows one:
     `memory_mb` then counts everything it holds in memory (memfd, in-memory files, page cache),
     its threads share `cpu_cores` of CPU, and it may run at most `max_pids` processes and
-    threads. Without cgroups the grader warns and goes on, unless `require_cgroups`. One reply
-    of the student's process may be `reply_mb` long; everything it sends while one notebook is
-    graded counts against `output_mb`, past which its cells' outputs are dropped (values are
-    still read, so that its answers are graded).
+    threads. Without cgroups the grader warns and goes on, unless `require_cgroups`. Everything
+    the student's process sends while one notebook is graded counts against `output_mb`, past
+    which its cells' outputs are dropped (values are still read, so that its answers are graded).
     """
 
     cell_timeout: float = CELL_TIMEOUT
     call_timeout: float = 10.0
     notebook_timeout: float = 600.0
     startup_timeout: float = 60.0
+    wall_factor: float = 10.0
+    retries: int = 1
     memory_mb: int = 1024
     check_memory_mb: int = 2048
     cpu_seconds: int = 900
@@ -113,6 +124,13 @@ class Limits:
     cpu_cores: float = 1.0
     max_pids: int = 64
     require_cgroups: bool = False
+
+    def __post_init__(self):
+        if not self.wall_factor >= 1:
+            raise ValueError(f"wall_factor={self.wall_factor!r} must be at least 1: the wall-clock backstop "
+                             f"cannot be shorter than the CPU limit")
+        if not (isinstance(self.retries, int) and self.retries >= 0):
+            raise ValueError(f"retries={self.retries!r} must be a whole number >= 0")
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from dataclasses import asdict
 
 import nbformat
 
-from . import wire
+from . import timing, wire
 from .course import Limits
 from .handoff import LibraryUse, handoff_message, parse_cell
 from .intake import note
@@ -151,15 +151,18 @@ def opaque(type_name, what):
 
 class Unreadable:
     """A student name whose value could not be read (the read ran out of time or ended the
-    process): any use of it fails the test with that reason."""
+    process): any use of it fails the test with that reason, or, when only the wall-clock
+    backstop ran out (`undecided`), flags the part for a manual grade."""
 
-    def __init__(self, message):
+    def __init__(self, message, undecided=False):
         object.__setattr__(self, "_message", message)
+        object.__setattr__(self, "_undecided", undecided)
 
     def _refuse(self, *args, **kwargs):
         from .checks import Wrong
 
-        raise Wrong(object.__getattribute__(self, "_message"))
+        message = object.__getattribute__(self, "_message")
+        raise timing.Undecided(message) if object.__getattribute__(self, "_undecided") else Wrong(message)
 
     __array__ = __iter__ = __len__ = __float__ = __int__ = __index__ = __bool__ = __getitem__ = _refuse
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
@@ -209,21 +212,30 @@ class RemoteFunction:
     def __call__(self, *args, **kwargs):
         from .checks import Wrong
 
-        session = self.runner.session
+        session, limits = self.runner.session, self.runner.limits
         if session is None or not session.alive:
             raise Wrong(f"`{self.label}` cannot be called: the notebook's Python process has ended "
                         f"({self.runner.broken or 'see the cells above'}).")
-        left = self.runner.test_deadline - time.monotonic()
-        timeout = max(0.1, min(self.runner.limits.call_timeout, left))
+        left = limits.cell_timeout - self.runner.calls_cpu   # all calls of one test cell share it
+        if left <= 0:
+            raise Wrong(f"the checks of this cell ran out of their {limits.cell_timeout:g} s of CPU and waiting time "
+                        f"in your function `{self.label}`: it is far too slow.")
+        limit = self.runner.limit(min(limits.call_timeout, left))
         _progress({"phase": "call", "name": self.label})
+        start = session.cpu_seconds() + session.idle_seconds
         try:
-            value, error, tripped = session.call(self.handle, args, kwargs, timeout)
+            value, error, tripped = session.call(self.handle, args, kwargs, limit)
         except SessionError as failure:
             if failure.kind == "timeout":
-                raise Wrong(f"`{self.label}` did not return within {timeout:g} s on this probe and was "
-                            f"stopped (an endless loop, or far too slow).") from None
+                self.runner.timed_out(failure, f"`{self.label}` on a probe")
+                if failure.clock == "idle":
+                    raise Wrong(f"`{self.label}` waited longer than {limit.cpu:g} s without computing on this "
+                                f"probe and was stopped (time.sleep, or a blocked read).") from None
+                raise Wrong(f"`{self.label}` did not return within {limit.cpu:g} s of CPU time on this probe "
+                            f"and was stopped (an endless loop, or far too slow).") from None
             raise Wrong(f"`{self.label}` stopped the grader's run of your code: {failure}.") from None
         finally:
+            self.runner.calls_cpu += max(0.0, session.cpu_seconds() + session.idle_seconds - start)
             _progress({"phase": "grader"})
         self._judge_calls(session.last)
         if tripped:
@@ -282,14 +294,10 @@ def _bind(value, what, runner, variable=None):
     return value
 
 
-def free_names(source):
-    """Names a test cell reads and never binds itself (nor gets from Python's builtins).
-
-    >>> sorted(free_names("import numpy as np\\nK = data.K\\nchecks.compare('Z', Z, np.rot90(K))"))
-    ['Z', 'checks', 'data']
-    """
+def _loads_and_binds(tree):
+    """The names an AST reads and the names it binds (assignments, definitions, imports, arguments)."""
     loaded, bound = set(), set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -298,7 +306,28 @@ def free_names(source):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
+    return loaded, bound
+
+
+def free_names(source):
+    """Names a test cell reads and never binds itself (nor gets from Python's builtins).
+
+    >>> sorted(free_names("import numpy as np\\nK = data.K\\nchecks.compare('Z', Z, np.rot90(K))"))
+    ['Z', 'checks', 'data']
+    """
+    loaded, bound = _loads_and_binds(ast.parse(source))
     return {n for n in loaded - bound if not hasattr(builtins, n)}
+
+
+def bound_names(source):
+    """Names a student cell binds anywhere (assignments, definitions, imports), or None when it is
+    not Python: what a test cell may miss when that cell was stopped.
+
+    >>> sorted(bound_names("import numpy as np\\nZ = np.ones(3)\\ndef f(x):\\n    y = x\\n    return y"))
+    ['Z', 'f', 'np', 'x', 'y']
+    """
+    tree = parse_cell(source)
+    return None if tree is None else _loads_and_binds(tree)[1]
 
 
 _SETUP = {}
@@ -329,17 +358,57 @@ def _error(ename, evalue):
 
 
 class NotebookRun:
-    """Steps 1-4 for one notebook: the student's process, its restarts, and the test cells."""
+    """Steps 1-4 for one notebook: the student's process, its restarts, and the test cells.
 
-    def __init__(self, sandbox, files, limits, use):
+    Time limits follow `autograder.timing`: CPU seconds of the student's code, a wall-clock
+    backstop `Limits.wall_factor` times as long, retries after a timeout, and a manual-grade
+    flag (never 0 points) for what only the wall clock stopped.
+    """
+
+    def __init__(self, sandbox, files, limits, use, context=("", "")):
         self.sandbox, self.files, self.limits, self.use = sandbox, files, limits, use
+        self.assignment, self.student = context
         self.session, self.history, self.restarts, self.broken, self.stopped = None, [], 0, None, []
-        self.deadline = time.monotonic() + limits.notebook_timeout
+        self.retried = 0      # restarts for a retry, which `Limits.max_restarts` does not count
+        self.started, self.time_done = time.monotonic(), 0.0   # CPU and idle seconds of ended processes
+        self.undecided = []   # (names the stopped code binds, or None for all; reason)
+        self.seeds = {}       # grade id -> the seeds its checks drew (`checks.random_seed`)
+        self.final, self.calls_cpu = True, 0.0   # in the check process: last attempt? CPU and idle of its calls
         self.test_deadline = 0.0
         self.budget = ByteBudget(limits.output_mb * 2 ** 20)
         self.calls = []              # what the latest cell entered (`autograder.recorder`)
         self.answer_calls = {}       # grade id of an answer cell: what it entered
         self.notes = []              # what the grader dropped from the process's replies
+
+    def limit(self, cpu):
+        """A `timing.Limit` of `cpu` CPU seconds and its wall-clock backstop."""
+        return timing.Limit(cpu, cpu * self.limits.wall_factor)
+
+    def used(self):
+        """CPU and idle seconds of the notebook's student code so far, in all its processes."""
+        live = self.session.cpu_seconds() + self.session.idle_seconds if self.session is not None else 0.0
+        return self.time_done + live
+
+    def out_of_time(self):
+        """None, or ``(reason, clock)`` when the notebook may run no more of the student's code."""
+        budget = self.limits.notebook_timeout
+        if self.used() >= budget:
+            return f"the notebook used up its {budget:g} s of computing and waiting time", "cpu"
+        if time.monotonic() - self.started >= budget * self.limits.wall_factor:
+            return (f"the notebook ran into its {budget * self.limits.wall_factor:g} s wall-clock backstop before "
+                    f"using up its {budget:g} s of CPU time"), "wall"
+        return None
+
+    def timed_out(self, error, what):
+        """In the check process: what a timeout of `what` (a `SessionError`) means for the test.
+
+        Raises `timing.Retry` unless this is the last attempt, then `timing.Undecided` if only the
+        wall clock ran out; returns for a CPU timeout, which the caller reports as a failure.
+        """
+        if not self.final:
+            raise timing.Retry(what)
+        if error.clock == "wall":
+            raise timing.Undecided(f"{what} {timing.WALL_STOP.format(self.limits.retries + 1)}")
 
     # -- the student's process --------------------------------------------------------------
 
@@ -350,20 +419,26 @@ class NotebookRun:
         if self.broken:
             return False
         if self.session is not None:
-            if self.restarts >= self.limits.max_restarts:
-                self.broken = f"it ended {self.restarts + 1} times; the grader stopped restarting it"
+            if self.restarts - self.retried >= self.limits.max_restarts:
+                self.broken = f"it ended {self.restarts - self.retried + 1} times; the grader stopped restarting it"
                 return False
-            if time.monotonic() > self.deadline:
-                self.broken = f"it ended after the notebook used up its {self.limits.notebook_timeout:g} s"
+            over = self.out_of_time()
+            if over:
+                self.broken = f"it ended after {over[0]}"
+                if over[1] == "wall":
+                    self.undecided.append((None, self.broken))
                 return False
             self.restarts += 1
+            self.time_done += self.session.cpu_seconds() + self.session.idle_seconds
             self.close()
         self.session = self.sandbox.start(self.files, budget=self.budget)
         for source in self.history:
             try:
-                self.session.run(source, self.limits.cell_timeout, quiet=True)
+                self.session.run(source, self.limit(self.limits.cell_timeout), quiet=True)
             except SessionError as error:
                 self.broken = f"running the earlier cells again after a restart failed: {error}"
+                if error.clock == "wall":
+                    self.undecided.append((None, self.broken))
                 return False
         return True
 
@@ -381,80 +456,149 @@ class NotebookRun:
 
     def run_student_cell(self, source, grade_id=None):
         self.calls = []
-        if time.monotonic() > self.deadline:
-            return [_error("NotRun", f"not run: the notebook used up its {self.limits.notebook_timeout:g} s "
-                                     f"of grading time")]
-        if not self.ensure():
+        over = self.out_of_time()
+        if over:
+            if over[1] == "wall":
+                self.undecided.append((bound_names(source), over[0]))
+            return [_error("NotRun", f"not run: {over[0]}")]
+        failure = None
+        for _ in range(self.limits.retries + 1):
+            if not self.ensure():
+                break
+            try:
+                outputs, _ = self.session.run(source, self.limit(self.limits.cell_timeout))
+            except SessionError as error:
+                failure = error
+                if error.kind == "timeout" and error.clock == "wall":
+                    self.retried += 1   # the machine may have been too busy: again, in a fresh process
+                    continue
+                break
+            self.history.append(source)
+            self.calls = self._recorded(self.session.last)
+            if grade_id is not None:
+                self.answer_calls[grade_id] = self.calls
+            return [o for o in outputs if isinstance(o, dict)]
+        if failure is None:
             return [_error("NotRun", f"not run: your notebook's Python process is gone ({self.broken})")]
-        try:
-            outputs, _ = self.session.run(source, self.limits.cell_timeout)
-        except SessionError as error:
-            restart = " The cells after it run in a fresh Python, where the cells before it are run again first."
+        return self._stopped(source, failure)
+
+    def _stopped(self, source, error):
+        """The outputs of a cell that `error` stopped, and what it leaves undecided."""
+        restart = " The cells after it run in a fresh Python, where the cells before it are run again first."
+        seconds = self.limits.cell_timeout
+        if error.kind == "timeout" and error.clock == "wall":
+            text = f"this cell {timing.WALL_STOP.format(self.limits.retries + 1)}"
+            self.undecided.append((bound_names(source), text))
+            message = ("CellTimeoutError", text + " The parts that need it are flagged for your instructor.")
+        elif error.kind == "timeout" and error.clock == "idle":
+            message = ("CellTimeoutError", f"this cell waited longer than {seconds:g} s without computing and was "
+                                           f"stopped (time.sleep, or a blocked read).")
+        else:
             message = {
-                "timeout": ("CellTimeoutError", f"this cell ran longer than {self.limits.cell_timeout:g} s and "
-                                                f"was stopped."),
+                "timeout": ("CellTimeoutError", f"this cell ran longer than {seconds:g} s and was stopped: it used "
+                                                f"up its {seconds:g} s of CPU time (an endless loop, or far too slow)."),
                 "ended": ("DeadKernelError", f"{error} while this cell ran (os._exit, a crash, or over the "
                                               f"memory or CPU limit)."),
                 "too-large": ("OutputLimitError", f"this cell's output {error}."),
             }.get(error.kind, ("ProtocolError", f"the grader could not read this cell's result: {error}."))
-            self.stopped.append(message[1].rstrip("."))
-            return [_error(message[0], message[1] + restart)]
-        self.history.append(source)
-        self.calls = self._recorded(self.session.last)
-        if grade_id is not None:
-            self.answer_calls[grade_id] = self.calls
-        return [o for o in outputs if isinstance(o, dict)]
+        self.stopped.append(message[1].rstrip("."))
+        return [_error(message[0], message[1] + restart)]
 
     # -- a test cell, in the grader ------------------------------------------------------------
 
     def run_test_cell(self, grade_id, source, namespace):
-        """Outputs of a test cell and, if the grader could not decide, the reason."""
-        names = free_names(source) - {k for k, v in namespace.items() if type(v).__name__ == "module"}
-        values, self.calls = {}, []
-        if names and self.ensure():
-            try:
-                left = max(5.0, self.deadline - time.monotonic())
-                values = self.session.get(names, min(self.limits.cell_timeout, left))
-                self.calls = self._recorded(self.session.last)
-            except SessionError as error:   # e.g. a value whose conversion never returns
-                reason = "took too long" if error.kind == "timeout" else str(error)
-                for name in names - set(namespace):
-                    namespace[name] = Unreadable(f"`{name}` could not be read from your notebook: reading its "
-                                                 f"values {reason}.")
-        for name, value in values.items():
-            if isinstance(value, wire.Module) and name in namespace:
+        """Outputs of a test cell and, if the grader could not decide, the reason.
+
+        A probe that times out makes the whole cell run again (the same seeds, so the same
+        probes) in a fresh process, `Limits.retries` times, before the timeout counts. The seeds
+        its checks drew are kept in ``seeds[grade_id]``.
+        """
+        salt = hashlib.sha256(source.encode("utf-8")).hexdigest()   # the instructor's source, hidden tests and all
+        for attempt in range(self.limits.retries + 1):
+            final = attempt == self.limits.retries
+            cell_namespace = dict(namespace)
+            if not self._fetch(source, cell_namespace, final):
                 continue
-            namespace[name] = _bind(value, f"`{name}`", self, variable=name)
-        namespace["__autograder_calls__"] = dict(self.answer_calls, __reads__=list(self.calls))
-        self.test_deadline = time.monotonic() + self.limits.cell_timeout
-        outcome = self._in_child(grade_id, source, namespace)
-        self.calls = sorted(set(self.calls) | set(outcome.pop("calls", [])))
-        if outcome.pop("session", "ok") != "ok" and self.session is not None:
-            self.session.kill()
+            cell_namespace["__autograder_calls__"] = dict(self.answer_calls, __reads__=list(self.calls))
+            self.test_deadline = time.monotonic() + self.check_backstop()
+            outcome = self._in_child(grade_id, source, cell_namespace, final, salt)
+            self.calls = sorted(set(self.calls) | set(outcome.pop("calls", [])))
+            if outcome.pop("session", "ok") != "ok" and self.session is not None:
+                self.session.kill()
+            if outcome["done"] != "retry" or final:
+                break
+            self.retried += self.session is not None and not self.session.alive
+        seeds = self.seeds[grade_id] = [int(s) for s in outcome.get("seeds", [])]
+        if outcome["done"] == "failed" and self.undecided:
+            names = free_names(source)
+            reasons = [why for bound, why in self.undecided if bound is None or bound & names]
+            if reasons:
+                outcome = {"done": "manual", "stdout": outcome.get("stdout", ""),
+                           "reason": f"A cell it depends on was stopped: {reasons[0]}."}
         if outcome.get("ename") == "NameError" and self.stopped:
             outcome["evalue"] += f" (a cell above did not finish: {self.stopped[-1]})"
         outputs = []
         if outcome.get("stdout"):
             outputs.append({"output_type": "stream", "name": "stdout", "text": outcome["stdout"]})
+        if seeds and outcome["done"] != "passed":
+            outputs.append({"output_type": "stream", "name": "stdout", "text": timing.seed_note(seeds)})
         manual = None
         if outcome["done"] == "failed":
             outputs.append(_error(outcome["ename"], outcome["evalue"]))
-        elif outcome["done"] == "manual":
-            manual = outcome["reason"]
+        elif outcome["done"] in ("manual", "retry"):
+            manual = outcome.get("reason") or "the grader could not finish its check of this cell."
             outputs.append(_error("ManualGradingNeeded", f"{manual} This part is flagged for your instructor "
                                                           f"to grade by hand."))
         return outputs, manual
 
-    def _in_child(self, grade_id, source, namespace):
+    def check_backstop(self):
+        """Wall-clock seconds the grader waits for one check process: its own CPU limit and that
+        of the student's calls during it, `Limits.wall_factor` times over."""
+        return self.limits.wall_factor * (2 * self.limits.cell_timeout + 2)
+
+    def _fetch(self, source, namespace, final):
+        """Read the student's values of the names `source` uses into `namespace`; False when a
+        read stopped only by the wall clock is to be tried again."""
+        names = free_names(source) - {k for k, v in namespace.items() if type(v).__name__ == "module"}
+        values, self.calls = {}, []
+        if names and self.ensure():
+            try:
+                values = self.session.get(names, self.limit(self.limits.cell_timeout))
+                self.calls = self._recorded(self.session.last)
+            except SessionError as error:   # e.g. a value whose conversion never returns
+                wall = error.kind == "timeout" and error.clock == "wall"
+                if wall and not final:
+                    self.retried += 1
+                    return False
+                if error.kind != "timeout":
+                    reason = str(error)
+                elif wall:
+                    reason = timing.WALL_STOP.format(self.limits.retries + 1)
+                elif error.clock == "idle":
+                    reason = f"waited longer than {self.limits.cell_timeout:g} s without computing"
+                else:
+                    reason = f"took too long (more than {self.limits.cell_timeout:g} s of CPU time)"
+                for name in names - set(namespace):
+                    namespace[name] = Unreadable(f"`{name}` could not be read from your notebook: reading its "
+                                                 f"values {reason}.", undecided=wall)
+        for name, value in values.items():
+            if isinstance(value, wire.Module) and name in namespace:
+                continue
+            namespace[name] = _bind(value, f"`{name}`", self, variable=name)
+        return True
+
+    def _in_child(self, grade_id, source, namespace, final=True, salt=""):
         """Run `source` in a forked child of the grader; returns its outcome (a dict)."""
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        blas = _blas_controller()
         pid = os.fork()
         if pid == 0:   # the child: never returns
             try:
                 os.close(read_fd)
-                _check_child(grade_id, source, namespace, self, write_fd)
+                self.final, self.calls_cpu = final, 0.0
+                _check_child(grade_id, source, namespace, self, write_fd, salt, blas)
             finally:
                 os._exit(0)
         os.close(write_fd)
@@ -488,21 +632,47 @@ class NotebookRun:
             _, status = os.waitpid(pid, 0)
         if outcome is not None:
             return outcome
-        if phase.get("phase") == "call":
-            return {"done": "failed", "ename": "CellTimeoutError", "session": "dead",
-                    "evalue": f"the checks of this cell ran out of their {self.limits.cell_timeout:g} s while your "
-                              f"function `{phase.get('name')}` ran: it is too slow or does not return."}
-        if os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
+        backstop = time.monotonic() > self.test_deadline
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+            why = f"the grader's own check used up its {self.limits.cell_timeout:g} s of CPU time"
+        elif os.WIFSIGNALED(status) and os.WTERMSIG(status) != signal.SIGKILL:
             why = f"the grader's check ended by signal {signal.Signals(os.WTERMSIG(status)).name}"
-        elif os.WIFSIGNALED(status) or time.monotonic() > self.test_deadline:
-            why = f"the grader's check did not finish within {self.limits.cell_timeout:g} s"
+        elif backstop and not final:
+            return {"done": "retry", "session": "dead"}
+        elif backstop:
+            during = f" while your function `{phase.get('name')}` ran" if phase.get("phase") == "call" else ""
+            why = f"the grader's check ran into its {self.check_backstop():g} s wall-clock backstop{during}"
+        elif os.WIFSIGNALED(status):
+            why = "the grader's check was killed (out of memory?)"
         else:
             why = "the grader's check ended without a result"
         return {"done": "manual", "session": "dead", "reason": f"{why} on your answer (very large arrays?)."}
 
 
-def _check_child(grade_id, source, namespace, run, write_fd):
-    """In the forked child: limits, then the test; reports its phases and outcome as JSON lines."""
+_BLAS = []
+
+
+def _blas_controller():
+    """threadpoolctl's view of the grader's BLAS libraries (found once; None without threadpoolctl)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        except Exception:   # no threadpoolctl, or it cannot inspect this process
+            _BLAS.append(None)
+    return _BLAS[0]
+
+
+def _check_child(grade_id, source, namespace, run, write_fd, salt="", blas=None):
+    """In the forked child: limits, then the test; reports its phases and outcome as JSON lines.
+
+    BLAS runs on one thread, as in the sandbox, so sums come out the same (in the same order) on
+    any machine; the seeds of `checks.random_seed` are fixed by the assignment, the student, the
+    cell and `salt` (a digest of the cell's instructor source).
+    """
+    from . import checks
+
     def report(message):
         data = (json.dumps(message) + "\n").encode()
         while data:
@@ -516,6 +686,9 @@ def _check_child(grade_id, source, namespace, run, write_fd):
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     except (OSError, ValueError, StopIteration):
         pass
+    if blas is not None:
+        blas.limit(limits=1)
+    checks.grading_context(run.assignment, run.student, grade_id, salt)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _PROGRESS[:] = [report]
     _CALLS.clear()
@@ -526,6 +699,10 @@ def _check_child(grade_id, source, namespace, run, write_fd):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exec(compile(source, f"<{grade_id}>", "exec"), namespace)
+    except timing.Retry:
+        outcome = {"done": "retry"}
+    except timing.Undecided as undecided:
+        outcome = {"done": "manual", "reason": f"{undecided}."}
     except MemoryError:
         outcome = {"done": "manual", "reason": "the grader ran out of memory while checking your answer."}
     except BaseException as error:   # a failed test: its message is the feedback
@@ -535,6 +712,7 @@ def _check_child(grade_id, source, namespace, run, write_fd):
     if len(text) > MAX_TEST_OUTPUT:
         text = text[:MAX_TEST_OUTPUT] + "\n[... output cut ...]\n"
     outcome["stdout"] = text
+    outcome["seeds"] = checks.drawn_seeds()
     outcome["calls"] = sorted(_CALLS)[:2000]
     session = run.session
     outcome["session"] = "ok" if session is not None and session.alive else "dead"
@@ -586,14 +764,16 @@ def read_memory_log(path):
 
 
 def grade_notebook(nb, resources, limits, release=None):
-    """Steps 1-4 for the sanitized notebook `nb`; returns plain data.
+    """Steps 1-4 for the sanitized notebook `nb`.
 
-    ``{"outputs": {index: [...]}, "manual": {grade_id: reason}, "calls": {index: [...]}, "notes": [...],
-    "restarts", "sent_bytes", "dropped_bytes", "sandbox": {...}, "grader_memory": {...}}``:
-    the outputs and manual flags go into the graded notebook (`apply_results`); ``calls`` are the
-    library functions each cell entered (a test cell: while its values were read and its probes
-    ran); ``grader_memory`` is this process's resident memory when the notebook started and its
-    peak while it was graded (MiB).
+    Returns plain data: ``{"outputs": {index: [...]}, "manual": {grade_id: reason}, "seeds":
+    {grade_id: [seed, ...]}, "calls": {index: [...]}, "notes": [...], "restarts", "sent_bytes",
+    "dropped_bytes", "sandbox": {...}, "grader_memory": {...}}``: the outputs and manual flags go
+    into the graded notebook (`apply_results`); the seeds are those each test cell's random
+    probes came from (`checks.random_seed`), so that a regrade or an instructor can replay them;
+    ``calls`` are the library functions each cell entered (a test cell: while its values were
+    read and its probes ran); ``grader_memory`` is this process's resident memory when the
+    notebook started and its peak while it was graded (MiB).
     """
     reset_peak()
     start = memory()
@@ -619,7 +799,8 @@ def grade_notebook(nb, resources, limits, release=None):
         os.chmod(path, 0o644)
         release_folder = os.path.join(release, info["assignment"]) if release else None
         sandbox = Sandbox(limits, release_folder)
-        run = NotebookRun(sandbox, [(path, f"{info['notebook']}.ipynb")], limits, use)
+        run = NotebookRun(sandbox, [(path, f"{info['notebook']}.ipynb")], limits, use,
+                          (info["assignment"], info["student"]))
         try:
             for index, (cell, test) in enumerate(zip(nb.cells, is_test)):
                 if cell.cell_type != "code":
@@ -635,7 +816,7 @@ def grade_notebook(nb, resources, limits, release=None):
                 results["calls"][index] = run.calls
         finally:
             run.close()
-    results.update(restarts=run.restarts, notes=run.notes, sent_bytes=run.budget.used,
+    results.update(restarts=run.restarts, seeds=run.seeds, notes=run.notes, sent_bytes=run.budget.used,
                    dropped_bytes=run.budget.dropped, sandbox=sandbox.describe(),
                    grader_memory={"start_mb": start.get("rss_mb"), "peak_mb": memory().get("peak_mb")})
     return results
@@ -653,6 +834,9 @@ def apply_results(nb, resources, results):
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
         cell.execution_count = count
+        seeds = results.get("seeds", {}).get(_meta(cell).get("grade_id"))
+        if seeds:   # for a replay: `checks.grading_context(seeds=...)`
+            cell.metadata.setdefault("autograder", {})["seeds"] = list(seeds)
     resources.setdefault("autograder", {})["seeds"] = dict(results.get("seeds", {}))
     flags = resources["autograder"].setdefault("manual", {})
     for grade_id, reason in results["manual"].items():

@@ -26,7 +26,8 @@ own where the machine allows (`autograder.cgroups`): memory with memfd, tmpfs an
 counted, a CPU quota, a limit on processes and threads. A seccomp filter refuses ``fork``,
 ``vfork`` and any ``clone`` that is not a new thread, so the student's code cannot start
 processes (a fork bomb fails with ``PermissionError``); threads are allowed and share the
-address-space limit. Wall-clock limits are the grader's: it kills the process.
+address-space limit. Time limits are the grader's: it kills the process when a request uses
+up its CPU seconds or, long after, its wall-clock backstop (`autograder.timing`).
 
 What the process sends is read within limits (`Session`): every frame's length is checked
 before its body is read (`Limits.reply_mb`, a hard limit: the process is stopped), counted
@@ -49,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cgroups, replies, wire
+from . import cgroups, replies, timing, wire
 from .course import Limits
 from .tripwires import SANDBOX_LIB, build_library, library, tripwired_source   # noqa: F401 (also sandbox's API)
 
@@ -61,11 +62,17 @@ class SandboxUnavailable(RuntimeError):
 
 
 class SessionError(RuntimeError):
-    """The sandboxed process cannot be used (it ended, timed out or broke the protocol)."""
+    """The sandboxed process cannot be used (it ended, timed out or broke the protocol).
 
-    def __init__(self, kind, message):
+    For a timeout, ``clock`` says which limit ran out: "cpu" (the code used its CPU seconds),
+    "idle" (it waited that long without computing) or "wall" (the wall-clock backstop, before
+    either); None otherwise.
+    """
+
+    def __init__(self, kind, message, clock=None):
         super().__init__(message)
         self.kind = kind   # "timeout", "ended", "protocol", "too-large"
+        self.clock = clock
 
 
 class ByteBudget:
@@ -227,7 +234,7 @@ class Sandbox:
         env = {"HOME": HOME, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONPATH": SANDBOX_LIB, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
                "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
-               "OPENBLAS_NUM_THREADS": "1",
+               "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde",
                "AUTOGRADER_SESSION": label}
         args.append("--clearenv")
@@ -299,15 +306,28 @@ class Session:
             if seccomp_fd is not None:
                 os.close(seccomp_fd)
         self.fd_in, self.fd_out = self.process.stdout.fileno(), self.process.stdin.fileno()
-        self.alive = True
+        self.alive, self._pids, self.final_cpu, self.idle_seconds = True, None, 0.0, 0.0
+        startup = timing.Limit(self.limits.startup_timeout, self.limits.startup_timeout * self.limits.wall_factor)
         try:
-            reply = self._reply(time.monotonic() + self.limits.startup_timeout, "ready")
+            reply = self._await(startup, time.monotonic() + startup.wall, 0.0, "ready")
         except SessionError as error:
             self.close()
             raise SandboxUnavailable(f"the sandbox did not start ({error}). bwrap said:\n{self.diagnostics()}") from None
         if isinstance(reply, BadReply):
             self.close()
             raise SandboxUnavailable(f"the sandbox did not start: {reply.reason}")
+        self._pids = timing.descendants(self.process.pid)   # fixed from now on: no new processes
+
+    def cpu_seconds(self):
+        """CPU seconds the sandboxed processes have used (read from /proc; final once it ended)."""
+        return self.clock()[0]
+
+    def clock(self):
+        """``(CPU seconds used, every thread asleep)`` of the sandboxed processes (`timing`)."""
+        if not self.alive or self.process.returncode is not None:
+            return self.final_cpu, False
+        pids = self._pids if self._pids is not None else timing.descendants(self.process.pid)
+        return timing.process_cpu(pids), timing.asleep(pids)
 
     def diagnostics(self):
         self.stderr.seek(0)
@@ -368,29 +388,52 @@ class Session:
         return f"the Python process ended (exit code {code})"
 
     def request(self, message, timeout):
-        """Send `message`, wait at most `timeout` seconds for the reply; `SessionError` on failure.
+        """Send `message` and wait for the reply; `SessionError` on failure.
 
-        Returns the reply (a dict, checked against the schema of its ``op``) or a `BadReply`.
+        `timeout` is a `timing.Limit` (CPU seconds of the sandboxed process, and a wall-clock
+        backstop) or a number of seconds for both. Returns the reply (a dict, checked against the
+        schema of its ``op``) or a `BadReply`.
         """
         if not self.alive:
             raise SessionError("ended", "the Python process has already ended")
         self._id += 1
         self.last = {}
-        deadline = time.monotonic() + timeout
+        limit = timing.Limit.of(timeout)
+        deadline, start_cpu = time.monotonic() + limit.wall, self.cpu_seconds()
         data = wire.pack(dict(message, id=self._id))
         try:
             while data:
                 wait = deadline - time.monotonic()
                 if wait <= 0:
                     self.kill()
-                    raise SessionError("timeout", "did not read its input within the time limit")
+                    raise SessionError("timeout", "did not read its input within the time limit",
+                                       self._clock(limit, start_cpu))
                 _, ready, _ = select.select([], [self.fd_out], [], wait)
                 if ready:
                     data = data[os.write(self.fd_out, data):]
         except (BrokenPipeError, OSError):
             self.kill()
             raise SessionError("ended", self._ending()) from None
-        return self._reply(deadline, message["op"])
+        return self._await(limit, deadline, start_cpu, message["op"])
+
+    def _await(self, limit, deadline, start_cpu, op):
+        """The reply to `op`, waited for under `limit` (CPU since `start_cpu`, wall until `deadline`)."""
+        try:
+            self.idle_seconds += timing.wait_readable(self.fd_in, limit, self.clock, start_cpu)
+        except timing.TimedOut as out:
+            self.idle_seconds += out.idle
+            self.kill()
+            raise SessionError("timeout", str(out), out.clock) from None
+        try:
+            return self._reply(deadline, op)
+        except SessionError as error:   # a reply begun, but not finished before the backstop
+            if error.kind == "timeout":
+                raise SessionError("timeout", str(error), self._clock(limit, start_cpu)) from None
+            raise
+
+    def _clock(self, limit, start_cpu):
+        """Which clock ran out for a request stopped at its wall-clock deadline."""
+        return "cpu" if self.final_cpu - start_cpu >= limit.cpu else "wall"
 
     def _room(self):
         """Bytes of values a reply may carry (the frame limit, less room for the envelope)."""
@@ -459,6 +502,8 @@ class Session:
 
     def kill(self):
         """End the process (and with it everything in the sandbox)."""
+        if self.alive and self.process.returncode is None:
+            self.final_cpu = self.cpu_seconds()
         self.alive = False
         if self.process.returncode is None:   # not reaped yet, so its pid is still its own
             try:

@@ -270,9 +270,9 @@ def test_an_untrained_guess_fails_with_a_count():
 
 
 def test_a_network_that_cannot_be_built_is_a_clear_message():
-    with pytest.raises(Wrong, match="cannot be built"):
+    with pytest.raises(Wrong, match=r"`b1` has shape \(3,\), but it must be \(4,\)"):
         checks.shapes_network(np.ones((4, 1, 3, 3)), np.zeros(3), "relu", 3, np.zeros((2, 64)), np.zeros(2))
-    with pytest.raises(Wrong, match="cannot be built"):
+    with pytest.raises(Wrong, match=r"`LW3` has shape \(2, 60\), but it must be \(2, 64\)"):
         checks.shapes_network(np.ones((4, 1, 3, 3)), np.zeros(4), "relu", 3, np.zeros((2, 60)), np.zeros(2))
 
 

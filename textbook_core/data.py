@@ -12,7 +12,7 @@ numpy, never the rest of the package.
 
 Contents, by source:
 
-- Figure 8.4: `square`, `diamond`, `shapes_dataset`, `FIGURE_8_4_SQUARE`,
+- Figure 8.4: `square`, `diamond`, `shapes_dataset`, `all_shapes`, `FIGURE_8_4_SQUARE`,
   `FIGURE_8_4_DIAMOND`, `SHAPE_LABELS` -- outlines of squares and diamonds.
 - Figure 8.5: `LINE_KERNELS`, `LINE_KERNEL_NAMES`, `FIGURE_8_5_KERNELS` -- line templates.
 - E8.1: `E8_1_IMAGE`, `E8_1_KERNEL`, `E8_1_KERNEL_DETECTS` -- an 8x8 image, an L-finding kernel.
@@ -50,7 +50,7 @@ from types import MappingProxyType
 import numpy as np
 
 __all__ = [
-    "to_text", "square", "diamond", "shapes_dataset", "font_stack",
+    "to_text", "square", "diamond", "shapes_dataset", "all_shapes", "font_stack",
     "FIGURE_8_4_SQUARE", "FIGURE_8_4_DIAMOND", "SHAPE_LABELS",
     "LINE_KERNEL_NAMES", "LINE_KERNELS", "FIGURE_8_5_KERNELS",
     "IMAGE_KERNELS", "SLIDE_IMAGE", "SLIDE_DETECTOR", "SLIDE_FEATURE_MAP",
@@ -288,14 +288,88 @@ def shapes_dataset(n, *, size=15, rng=None):
     images = np.empty((n, size, size))
     for k, label in enumerate(labels):
         if label == 0:
-            side = int(rng.integers(5, size - 1))           # 5 .. size - 2
-            top, left = rng.integers(1, size - side, size=2)  # 1 .. size - 1 - side
+            side = int(rng.integers(*_square_sides(size)))
+            top, left = rng.integers(*_square_corners(size, side), size=2)
             images[k] = square(size, side, int(top), int(left))
         else:
-            radius = int(rng.integers(2, (size - 3) // 2 + 1))
-            center = rng.integers(1 + radius, size - 1 - radius, size=2)
+            radius = int(rng.integers(*_diamond_radii(size)))
+            center = rng.integers(*_diamond_centers(size, radius), size=2)
             images[k] = diamond(size, radius, (int(center[0]), int(center[1])))
     return images, labels.astype(np.int64)
+
+
+# The shapes `shapes_dataset` draws and `all_shapes` lists, as (low, high) bounds with high excluded.
+def _square_sides(size):
+    return 5, size - 1                      # side 5 .. size - 2
+
+
+def _square_corners(size, side):
+    return 1, size - side                   # top and left 1 .. size - 1 - side: a white border
+
+
+def _diamond_radii(size):
+    return 2, (size - 3) // 2 + 1            # radius 2 .. (size - 3) // 2
+
+
+def _diamond_centers(size, radius):
+    return 1 + radius, size - 1 - radius     # tips 1 .. size - 2: a white border
+
+
+def all_shapes(size=15):
+    """Figure 8.4 / E8.10: every square and every diamond that `shapes_dataset` can draw, once.
+
+    -> images (N, size, size) float64, labels (N,) int64 (0 = square, 1 = diamond) and, for
+    each image, the call of `square` or `diamond` that rebuilds it (a str). N = 450 for 15x15.
+
+    Parameters
+    ----------
+    size : int
+        Rows and columns of each image, >= 7.
+
+    Returns
+    -------
+    images : ndarray of shape (N, size, size)
+    labels : ndarray of shape (N,)
+    calls : tuple of str
+        ``"square(size=15, side=5, top=1, left=1)"`` and so on, squares first (by side, top,
+        left), then diamonds (by radius, centre row, centre column).
+
+    Notes
+    -----
+    The space is small enough to test all of it: sides ``s = 5 .. size - 2`` with
+    ``(size - 1 - s)**2`` places each, radii ``r = 2 .. (size - 3) // 2`` with
+    ``(size - 2 - 2 r)**2`` places each. For 15x15 that is 285 squares and 165 diamonds, among
+    them `FIGURE_8_4_SQUARE` and `FIGURE_8_4_DIAMOND`. E8.10 is graded on all the others.
+
+    Examples
+    --------
+    >>> images, labels, calls = all_shapes()
+    >>> images.shape, int(labels.sum()), calls[0], calls[-1]
+    ((450, 15, 15), 165, 'square(size=15, side=5, top=1, left=1)', 'diamond(size=15, radius=6, center=(7, 7))')
+    >>> all_shapes(7)[2]                                # 7x7 has room for one of each
+    ('square(size=7, side=5, top=1, left=1)', 'diamond(size=7, radius=2, center=(3, 3))')
+    >>> all_shapes(6)
+    Traceback (most recent call last):
+    ...
+    ValueError: size=6 must be >= 7 to hold a side-5 square with a white border
+    """
+    size = operator.index(size)
+    if size < 7:
+        raise ValueError(f"size={size} must be >= 7 to hold a side-5 square with a white border")
+    images, labels, calls = [], [], []
+    for side in range(*_square_sides(size)):
+        for top in range(*_square_corners(size, side)):
+            for left in range(*_square_corners(size, side)):
+                images.append(square(size, side, top, left))
+                calls.append(f"square(size={size}, side={side}, top={top}, left={left})")
+                labels.append(0)
+    for radius in range(*_diamond_radii(size)):
+        for row in range(*_diamond_centers(size, radius)):
+            for col in range(*_diamond_centers(size, radius)):
+                images.append(diamond(size, radius, (row, col)))
+                calls.append(f"diamond(size={size}, radius={radius}, center=({row}, {col}))")
+                labels.append(1)
+    return np.array(images), np.array(labels, dtype=np.int64), tuple(calls)
 
 
 FIGURE_8_4_SQUARE = _frozen(square())
