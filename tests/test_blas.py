@@ -51,3 +51,34 @@ def test_each_thread_gets_as_many_chunks(monkeypatch):
     with threadpool_limits(limits=2, user_api="blas"):
         parts = blas.for_chunks(lambda k: list(range(10))[k], 10, blas.CHUNK_BYTES // 4, np.dtype(float))
     assert parts == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
+
+
+def test_kept_scratch_buffers_change_no_result(monkeypatch):
+    """Scratch buffers stay from one call to the next (the most recent layouts only): a layer
+    called again, after other layouts used and evicted theirs, gives the same results as the oracle."""
+    monkeypatch.setattr(blas, "CHUNK_BYTES", 1)          # several chunks, so several buffers per layout
+    monkeypatch.setattr(blas, "KEPT_LAYOUTS", 2)
+    rng = np.random.default_rng(11)
+    LW, A = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((4, 2, 7, 6))
+    layouts = [dict(padding=(1, 0), stride=(2, 1)), dict(padding=(0, 2), stride=(1, 3)), dict(padding=2, stride=2)]
+
+    def paths(kw):
+        Z = tc.correlate_fms(LW, A, **kw)
+        dLZ = np.cos(Z)
+        return Z, tc.conv_da(dLZ, LW, A.shape, **kw), tc.conv_dlw(dLZ, A, kernel_shape=(3, 2), **kw)
+
+    first = [paths(kw) for kw in layouts]
+    again = {i: paths(layouts[i]) for i in (2, 1, 0, 0, 1, 2)}       # each evicted and rebuilt on the way
+    assert len(blas._SCRATCH) == 2
+    for kw, (Z, dA, dLW) in zip(layouts, first):
+        pad, st = blas_pair(kw["padding"]), blas_pair(kw["stride"])
+        np.testing.assert_allclose(Z, [oracle.correlate_fms(LW, a, pad, st).astype(float) for a in A], atol=1e-12)
+        want_da = [oracle.conv_da(np.cos(z), LW, A.shape[-2:], pad, st).astype(float) for z in Z]
+        np.testing.assert_allclose(dA, want_da, atol=1e-12)
+    for i, results in again.items():
+        for got, want in zip(results, first[i]):
+            np.testing.assert_array_equal(got, want)
+
+
+def blas_pair(v):
+    return (v, v) if np.ndim(v) == 0 else tuple(v)

@@ -7,6 +7,7 @@ would use; `full_correlation` is conv_da's layout of 8.44 on the phases of a str
 """
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -94,6 +95,30 @@ def _blas_threads(controller):
     return min([lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"] or [1])
 
 
+_SCRATCH = OrderedDict()
+KEPT_LAYOUTS = 8
+"""How many layouts keep their scratch buffers from one call to the next (the most recent ones)."""
+
+
+def kept_scratch(layout, dtype):
+    """A dict for one layout's per-thread scratch buffers, kept across calls for numeric dtypes.
+
+    Buffers allocated anew on every call come back as fresh pages, and their page faults cost as
+    much as the copies that fill them; a layer called again finds its buffers, and the zeros of
+    its padding, where it left them. Only the KEPT_LAYOUTS most recent layouts are kept.
+    """
+    if dtype == object:          # sympy expressions: nothing to gain, and nothing to hold on to
+        return {}
+    key = (layout, np.dtype(dtype).str)
+    if key in _SCRATCH:
+        _SCRATCH.move_to_end(key)
+    else:
+        _SCRATCH[key] = {}
+        while len(_SCRATCH) > KEPT_LAYOUTS:
+            _SCRATCH.popitem(last=False)
+    return _SCRATCH[key]
+
+
 def phase_windows(H, R, size, padding, stride, dtype):
     """im2col on the phase grids of a stride: a function taking a chunk ``X (n, H, R_r, R_c)`` to its
     window matrix ``(H*r*c, n*L)``, and the grid row length G_c, with L = S_r G_c.
@@ -123,7 +148,7 @@ def phase_windows(H, R, size, padding, stride, dtype):
                                slice(a0 * sr + pu - pr, None, sr), slice(b0 * sc + pv - pc, None, sc), a1 - a0, b1 - b0))
     taps = [(u, v, (u % sr) * sc + v % sc, (u // sr) * G_c + v // sc) for u in range(r) for v in range(c)]
     tail = (kr - 1) * G_c + kc           # the last grid's moved copy runs past its end by this much
-    scratch = {}
+    scratch = kept_scratch(("phase windows", H, R, size, padding, stride), dtype)
 
     def take(X):
         n = len(X)
@@ -193,8 +218,10 @@ def full_correlation(LW, items, dA, padding, stride):
                 W[g, :, :, q, :] = LW[:, :, :, (g * f + q) * sc + pv].transpose(2, 1, 0)
         plans.append((f, groups, W.reshape(groups * r * H_n, f * H_m)))
     rows = max(groups for _, groups, _ in plans) * r * H_n
-    scratch, dtype = {}, items.dtype
+    dtype = items.dtype
     direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
+    scratch = kept_scratch(("full correlation", LW.shape, (S_r, S_c), (R_r, R_c), padding, stride, fold, direct),
+                           dtype)
 
     def work(k):
         d, out = items[k], dA[k]
