@@ -265,18 +265,22 @@ def max_positions(V, size, stride, S):
         best[...] = view[..., 0, 0, :, :]
         code = np.zeros(best.shape, dtype=code_type)    # which pixel of the window holds the maximum
         larger = np.empty(best.shape, dtype=bool)
+        tap = np.empty_like(best)                        # one pixel of every window, laid out contiguously
+        moved = np.empty(best.shape, dtype=code_type)
         for n, (u, v) in enumerate(np.ndindex(size)):
             if n == 0:
                 continue
-            candidate = view[..., u, v, :, :]
             if V.dtype == object:
+                candidate = view[..., u, v, :, :]
                 larger = _compare(np.greater, candidate, best)
                 best[...] = np.where(larger, candidate, best)
-            else:
-                np.greater(candidate, best, out=larger)
-                np.maximum(best, candidate, out=best)
+                code[larger] = n
+                continue
+            tap[...] = view[..., u, v, :, :]             # the one strided read of this pixel
+            np.greater(tap, best, out=larger)
+            np.maximum(best, tap, out=best)
             # n grows, so the last n where the candidate was larger is the largest such n
-            np.maximum(code, larger.view(np.int8).astype(code_type, copy=False) * code_type(n), out=code)
+            np.maximum(code, np.multiply(larger.view(np.int8), code_type(n), out=moved), out=code)
         if V.dtype != object:
             nan = np.isnan(best)          # np.maximum carried any NaN into best: find the first one
             if nan.any():
