@@ -82,3 +82,38 @@ def test_kept_scratch_buffers_change_no_result(monkeypatch):
 
 def blas_pair(v):
     return (v, v) if np.ndim(v) == 0 else tuple(v)
+
+
+def test_a_helper_thread_that_waits_leaves_its_chunks_to_the_caller(monkeypatch):
+    """On a busy machine a helper thread may wait for a core: the calling thread takes the chunks
+    the helper has not, and the results come back in order all the same."""
+    import threading
+    monkeypatch.setattr(blas, "_blas_threads", lambda controller: 2)
+    last = threading.Event()
+    ran = {}
+
+    def work(k):
+        ran[k.start] = threading.current_thread().name
+        if ran[k.start].startswith("textbook_core"):
+            assert last.wait(10)            # held until the caller has done every other chunk
+        elif k.stop == 40:
+            last.set()
+        return list(range(40))[k]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        parts = blas.for_chunks(work, 40, blas.CHUNK_BYTES // 4, np.dtype(float))
+    assert sum(parts, []) == list(range(40)) and len(parts) == 10
+    helper = [k for k, name in ran.items() if name.startswith("textbook_core")]
+    assert len(helper) <= 1 and len(ran) == 10
+
+
+def test_a_failing_chunk_raises_the_first_failures_error(monkeypatch):
+    monkeypatch.setattr(blas, "_blas_threads", lambda controller: 2)
+
+    def work(k):
+        if k.start >= 20:
+            raise ValueError(f"chunk at {k.start}")
+        return k.start
+
+    with threadpool_limits(limits=2, user_api="blas"), pytest.raises(ValueError, match="chunk at 20$"):
+        blas.for_chunks(work, 40, blas.CHUNK_BYTES // 4, np.dtype(float))

@@ -32,8 +32,8 @@ def for_chunks(work, n, item_bytes, dtype):
     Returns the results in order. Numeric chunks run on as many threads as BLAS would use (numpy
     releases the GIL in copies, ufuncs and BLAS) when threadpoolctl is installed and BLAS has more
     than one thread: they are split anew into as many chunks per thread, of sizes one apart, and
-    each thread takes a run of consecutive chunks, the calling thread the first run. Object arrays
-    (sympy) and calls from inside a chunk run one chunk after the other:
+    the threads, the calling one among them, take the next chunk until none is left. Object
+    arrays (sympy) and calls from inside a chunk run one chunk after the other:
 
     >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(object))
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
@@ -44,40 +44,61 @@ def for_chunks(work, n, item_bytes, dtype):
     controller = None if serial else _blas_controller()
     workers = _blas_threads(controller) if controller else 1
     if workers < 2:
-        return _run(work, chunks)
+        return _Chunks(work, chunks).run()
     # As many chunks for each thread, of sizes one apart: no thread waits for another's extra chunk.
     count = -(-len(chunks) // workers) * workers
     edges = [n * i // count for i in range(count + 1)]
-    chunks = [slice(a, b) for a, b in zip(edges, edges[1:]) if b > a]
-    per = -(-len(chunks) // workers)
-    runs = [chunks[t: t + per] for t in range(0, len(chunks), per)]
+    job = _Chunks(work, [slice(a, b) for a, b in zip(edges, edges[1:]) if b > a])
     key = (os.getpid(), workers)  # a forked child needs threads of its own
     if key not in _POOLS:
         _POOLS[key] = ThreadPoolExecutor(workers - 1, thread_name_prefix="textbook_core")
-    # One hand-off per thread and call: a thread woken for each chunk waits for a core each time
-    # on a busy machine, while the calling thread is already running.
     with controller.limit(limits=1, user_api="blas"):
-        others = [_POOLS[key].submit(_run, work, run) for run in runs[1:]]
+        helpers = [_POOLS[key].submit(job.take) for _ in range(workers - 1)]
         try:
-            first = _run(work, runs[0])
+            job.take()
         finally:
-            done = [f.exception() is None and f.result() for f in others]   # every chunk ends first
-        for f in others:
-            if f.exception() is not None:
-                raise f.exception()
-    return first + [part for run in done for part in run]
+            for helper in helpers:     # one not started yet is not waited for: no chunk is left
+                if not helper.cancel():
+                    helper.exception()
+    return job.run()
+
+
+class _Chunks:
+    """The chunks of one for_chunks call, taken in order by whichever thread is free.
+
+    On a busy machine a helper thread may wait for a core; the calling thread, already running,
+    then takes the chunks the helper has not, instead of waiting for it. Which thread ran a chunk
+    changes no result, and a failure raises the error of the first chunk that failed.
+    """
+
+    def __init__(self, work, chunks):
+        self.work, self.chunks = work, chunks
+        self.results, self.errors = [None] * len(chunks), {}
+        self.order = iter(range(len(chunks)))     # next() hands out each chunk once, under the GIL
+
+    def take(self):
+        outer, _INSIDE.chunk = getattr(_INSIDE, "chunk", False), True   # a nested for_chunks runs serially
+        try:
+            while not self.errors:
+                i = next(self.order, None)
+                if i is None:
+                    return
+                try:
+                    self.results[i] = self.work(self.chunks[i])
+                except BaseException as error:       # noqa: B036 (re-raised by run)
+                    self.errors[i] = error
+        finally:
+            _INSIDE.chunk = outer
+
+    def run(self):
+        """Take every chunk left, then the results in order (or the first failed chunk's error)."""
+        self.take()
+        if self.errors:
+            raise self.errors[min(self.errors)]
+        return self.results
 
 
 _INSIDE = threading.local()
-
-
-def _run(work, chunks):
-    """``work`` on each chunk in turn, marked as inside a chunk (a nested for_chunks runs serially)."""
-    outer, _INSIDE.chunk = getattr(_INSIDE, "chunk", False), True
-    try:
-        return [work(k) for k in chunks]
-    finally:
-        _INSIDE.chunk = outer
 
 
 def _blas_controller():
