@@ -13,7 +13,8 @@ import threading
 
 import numpy as np
 
-from .blas import batch_items, for_chunks, full_correlation, phase_windows
+from .blas import full_correlation, phase_windows
+from .chunks import batch_items, for_chunks, kept_scratch
 from .details import (as_array, batch_shape, common_dtype, integer, like, one, output_size, pair, windows,
                       windows_adjoint)
 from .hierarchy import conv_args, max_pool, pool_args, pool_weight
@@ -203,7 +204,7 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
     H_m, H_n = d.shape[1], a.shape[1]
     K = H_n * kernel_shape[0] * kernel_shape[1]
     take, G_c = phase_windows(H_n, R, kernel_shape, padding, stride, dtype)
-    rows = {}
+    rows = kept_scratch(("dLZ rows", H_m, S, G_c), dtype)
 
     def work(k):   # this chunk's share of the sum over the batch, as one matrix product
         n = len(d[k])

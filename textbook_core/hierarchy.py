@@ -9,7 +9,8 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .blas import batch_items, for_chunks, phase_rows, phase_windows
+from .blas import phase_rows, phase_windows
+from .chunks import batch_items, for_chunks
 from .details import as_array, common_dtype, integer, like, one, output_size, pair, windows
 
 
