@@ -383,13 +383,11 @@ def report(results, rounds, few, load_before, load_after):
     print("goals (issue 12): every path at least as fast as PyTorch CPU (x torch >= 1); convolution paths at "
           "least half of numpy matmul's GFLOP/s (/matmul >= 0.5)")
     for name, k, which, speedup, frac in goals:
-        parts = []
-        if speedup is not None:
-            parts.append(f"torch {'met' if speedup >= 1 else 'NOT met'} ({speedup:.2f}x)")
+        parts = [f"torch {'met' if speedup >= 1 else 'NOT met'} ({speedup:.2f}x)" if speedup is not None
+                 else "torch not measured (PyTorch not installed)"]
         if frac is not None:
             parts.append(f"matmul {'met' if frac >= 0.5 else 'NOT met'} ({frac:.2f})")
-        if parts:
-            print(f"  {name:8s} {k:22s} {which:6s} " + ", ".join(parts))
+        print(f"  {name:8s} {k:22s} {which:6s} " + ", ".join(parts))
 
 
 if __name__ == "__main__":

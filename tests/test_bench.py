@@ -1,16 +1,47 @@
 """bench/bench.py runs: every path of the layers is checked against the loop oracle (and PyTorch when
 it is installed) before anything is timed, and the tables name every path. No timing is asserted."""
+import re
+
+import pytest
+
 from bench import bench
 
+LAYERS = ("strided", "1-D")
 
-def test_the_bench_checks_and_reports_every_path(capsys):
-    assert bench.main(["--quick", "--layers", "strided", "1-D"]) == 0
-    out = capsys.readouterr().out
-    for layer in ("strided", "1-D"):
-        for path in bench.next_layer(layer).ops:
-            assert f"  {path} " in out, path
+
+@pytest.fixture(scope="module", params=["as installed", "without PyTorch"])
+def report(request):
+    """The --quick report of two layers, with PyTorch if it is installed and once without it."""
+    patch = pytest.MonkeyPatch()
+    if request.param == "without PyTorch":
+        patch.setattr(bench, "torch", None)
+    elif bench.torch is None:
+        pytest.skip("PyTorch is not installed: the run without it covers this")
+    try:
+        with pytest.MonkeyPatch.context() as quiet:
+            lines = []
+            quiet.setattr("builtins.print", lambda *a, **k: lines.append(" ".join(map(str, a))))
+            assert bench.main(["--quick", "--layers", *LAYERS]) == 0
+    finally:
+        patch.undo()
+    return request.param, "\n".join(lines) + "\n"
+
+
+def test_the_bench_checks_and_reports_every_path(report):
+    how, out = report
     assert "median of N" in out and "best of N" in out and "/matmul" in out
-    assert out.count("strided  max_pool_da (indices)") == 2          # both statistics in the goals
+    tables, goals = out.split("goals (issue 12)")
+    for path in bench.CONV_OPS + bench.POOL_OPS:         # a row per layer that has the path, per statistic
+        rows = 2 * sum(path in bench.next_layer(layer).ops for layer in LAYERS)
+        assert len(re.findall(rf"^  {re.escape(path)} +\d", tables, re.M)) == rows, (how, path)
+    for layer in LAYERS:
+        for path in bench.next_layer(layer).ops:
+            # one goal line per statistic, whether or not PyTorch could be timed
+            lines = re.findall(rf"^  {re.escape(layer)} +{re.escape(path)} +(median|best) +(.*)$", goals, re.M)
+            assert sorted(w for w, _ in lines) == ["best", "median"], (how, layer, path, lines)
+            for _, verdict in lines:
+                assert ("torch not measured" in verdict) == (how == "without PyTorch"), verdict
+                assert ("matmul" in verdict) == (path in bench.CONV_OPS), verdict
 
 
 def test_the_layers_are_the_issues():

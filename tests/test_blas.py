@@ -1,33 +1,10 @@
-"""The speed machinery (textbook_core.blas): chunks on threads change no result; the phase-grid
-full correlation of conv_da is the loop oracle's sum on every phase, fold and padding."""
+"""The layouts of the speed machinery (textbook_core.blas): the phase-grid full correlation of
+conv_da is the loop oracle's sum on every phase, fold and padding."""
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 import textbook_core as tc
 from textbook_core import blas, oracle
-
-
-def test_chunked_and_threaded_paths_give_the_unchunked_results(monkeypatch):
-    """One batch item per chunk, BLAS at two threads: the thread pool runs every chunk, and the
-    results equal those of each item computed alone (the small-input, serial path)."""
-    rng = np.random.default_rng(4)
-    LW, A = rng.standard_normal((3, 2, 3, 2)), rng.standard_normal((6, 2, 7, 6))
-    kw = dict(padding=(1, 0), stride=(2, 1))
-    alone = [tc.correlate_fms(LW, A[i], **kw) for i in range(6)]
-    dLZ = rng.standard_normal(np.shape(alone))
-    da_alone = [tc.conv_da(dLZ[i], LW, A.shape, **kw) for i in range(6)]
-    dlw_alone = sum(tc.conv_dlw(dLZ[i], A[i], kernel_shape=(3, 2), **kw) for i in range(6))
-    mp_alone = [tc.max_pool_da(tc.max_pool(A[i], 2, stride=1), A[i], 2, stride=1) for i in range(6)]
-    calls = []
-    monkeypatch.setattr(blas, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(blas, "_blas_threads", lambda controller: calls.append(1) or 2)
-    with threadpool_limits(limits=2, user_api="blas"):
-        np.testing.assert_array_equal(tc.correlate_fms(LW, A, **kw), alone)
-        np.testing.assert_array_equal(tc.conv_da(dLZ, LW, A.shape, **kw), da_alone)
-        np.testing.assert_allclose(tc.conv_dlw(dLZ, A, kernel_shape=(3, 2), **kw), dlw_alone, rtol=1e-13)
-        np.testing.assert_array_equal(tc.max_pool_da(tc.max_pool(A, 2, stride=1), A, 2, stride=1), mp_alone)
-    assert len(calls) == 5      # each call went through the thread pool (max_pool_da twice: maxima, scatter)
 
 
 @pytest.mark.parametrize("fold", [1, 2, 96])
@@ -44,10 +21,18 @@ def test_full_correlation_on_every_phase_and_fold(monkeypatch, fold, kernel, str
     np.testing.assert_allclose(tc.conv_da(dLZ, LW, (2, 3) + R, padding=padding, stride=stride), want, atol=1e-12)
 
 
-def test_each_thread_gets_as_many_chunks(monkeypatch):
-    """Three chunks of 4, 4 and 2 items on two threads would leave one thread waiting: they are
-    cut again into four of 2 or 3, in order, covering every item once."""
-    monkeypatch.setattr(blas, "_blas_threads", lambda controller: 2)
-    with threadpool_limits(limits=2, user_api="blas"):
-        parts = blas.for_chunks(lambda k: list(range(10))[k], 10, blas.CHUNK_BYTES // 4, np.dtype(float))
-    assert parts == [[0, 1], [2, 3, 4], [5, 6], [7, 8, 9]]
+@pytest.mark.parametrize("size, stride, padding, R", [((3, 3), (1, 1), (0, 0), (7, 9)), ((3, 3), (2, 2), (1, 1), (8, 8)),
+                                                      ((2, 3), (3, 2), (2, 0), (5, 9)), ((1, 4), (1, 3), (0, 2), (1, 11)),
+                                                      ((4, 2), (2, 3), (0, 1), (4, 2))])
+def test_phase_windows_hold_im2cols_columns_in_their_window_columns(size, stride, padding, R):
+    """Columns j < S_c of each row of the phase-grid matrix are im2col's windows (8.20's taps in
+    the order (l, u, v)); a chunk seen a second time, after another, gives the same matrix."""
+    from textbook_core.details import im2col
+    rng = np.random.default_rng(sum(size + stride + padding + R))
+    X, Y = rng.standard_normal((3, 2) + R), rng.standard_normal((3, 2) + R)
+    take, G_c = blas.phase_windows(2, R, size, padding, stride, np.dtype(float))
+    S = tc.output_size(R, size, padding=padding, stride=stride)
+    for A in (X, Y, X):
+        cols = take(A).reshape(-1, 3, S[0], G_c)[..., : S[1]]
+        want = im2col(A, size, padding, stride).reshape(3, -1, S[0], S[1]).transpose(1, 0, 2, 3)
+        np.testing.assert_array_equal(cols, want)

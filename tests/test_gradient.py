@@ -393,6 +393,26 @@ def test_max_pool_da_of_symbols_is_a_piecewise_with_the_tie_rule():
     assert tc.max_pool_da(np.array([[g[0, 0]]]), ordered, 2).tolist() == [[0, g[0, 0]], [0, 0]]
 
 
+@given(pool_cases(), st.integers(0, 3))
+def test_given_indices_anywhere_in_their_fm_add_up(case, moved):
+    """Indices inside their own windows take the assignment path (per class of disjoint windows
+    when windows overlap); some moved anywhere else in the FM, repeats included, take np.add.at.
+    Either way each gradient lands where its index says, added to the others there."""
+    shape, size, stride, seed = case
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal(shape)
+    Z, indices = tc.max_pool(A, size, stride=stride, return_indices=True)
+    indices = indices.copy()
+    flat = indices.reshape(-1)
+    flat[rng.integers(0, flat.size, moved)] = rng.integers(0, shape[-2] * shape[-1], moved)
+    dLZ = rng.integers(1, 4, Z.shape).astype(float)      # equal gradients: a lost repeat would show
+    want = np.zeros((flat.size // (Z.shape[-2] * Z.shape[-1]), shape[-2] * shape[-1]))
+    for f, where in enumerate(indices.reshape(len(want), -1)):
+        np.add.at(want[f], where, dLZ.reshape(len(want), -1)[f])
+    got = tc.max_pool_da(dLZ, A, size, stride=stride, indices=indices.astype(np.int32))
+    np.testing.assert_array_equal(got, want.reshape(shape))
+
+
 def test_given_indices_are_used_as_given():
     """An index is where the gradient goes: one outside its window still gets it, and a pixel
     named by several windows gets their sum (the check that makes assignment safe)."""

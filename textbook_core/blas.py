@@ -1,72 +1,69 @@
-"""The speed machinery: BLAS-shaped layouts and chunks of a batch on threads.
+"""The speed machinery's layouts: BLAS-shaped window matrices for the convolution paths.
 
 Nothing here is an equation of the chapter; it is how the operations of `hierarchy` and
-`gradient` reach the speed of numpy's matrix product without changing a result. `for_chunks` runs
-a batch a few items at a time (so that copied windows stay in cache) on as many threads as BLAS
-would use; `full_correlation` is conv_da's layout of 8.44 on the phases of a stride.
+`gradient` reach the speed of numpy's matrix product without changing a result.
+`phase_windows` is the forward's and conv_dlw's im2col on the phase grids of a stride, each row
+one contiguous copy; `full_correlation` is conv_da's layout of 8.44 on the phases of a stride.
+Both run chunk by chunk under `chunks.for_chunks`, with buffers from `chunks.kept_scratch`.
 """
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Speed: a batch goes through im2col and BLAS a few items at a time, so that the copied windows
-# (50 MB for a LeNet layer at once) stay in cache and their memory is reused, and the chunks run
-# on as many threads as BLAS would use, with BLAS set to one thread meanwhile. None of this
-# changes a result: the same chunks are summed in the same order every time.
-CHUNK_BYTES = 2**21
-_POOLS = {}
+from .chunks import kept_scratch
 
+def phase_windows(H, R, size, padding, stride, dtype):
+    """im2col on the phase grids of a stride: a function taking a chunk ``X (n, H, R_r, R_c)`` to its
+    window matrix ``(H*r*c, n*L)``, and the grid row length G_c, with L = S_r G_c.
 
-def batch_items(X, batch):
-    """`X` with its batch axes broadcast to `batch` and merged into one: ``(n, H, rows, cols)``."""
-    X = X if X.shape[:-3] == batch else np.broadcast_to(X, batch + X.shape[-3:])
-    return X.reshape((-1,) + X.shape[-3:])
-
-
-def for_chunks(work, n, item_bytes, dtype):
-    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
-
-    Returns the results in order. Numeric chunks run in a thread pool (numpy releases the GIL in
-    copies and BLAS) when threadpoolctl is installed and BLAS has more than one thread, split anew
-    into as many chunks per thread, of sizes one apart; object arrays (sympy) and calls from inside
-    a chunk run one chunk after the other:
-
-    >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(object))
-    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    Padding the input and splitting it by row and column phase (the pixels whose padded row is
+    pu mod S^t and column pv mod S^t) gives grids on which a stride-S^t window tap (u, v) is a
+    stride-1 move: tap (u, v) of window (i, j) is pixel (i + u // S^t, j + v // S^t) of phase
+    (u mod S^t, v mod S^t). The grids have rows of G_c = S_c + ceil(c / S^t) - 1 pixels, so a
+    tap is one flat move of a whole FM: each row of the matrix is copied from a contiguous run.
+    Column j of each output row is then a window only for j < S_c; the G_c - S_c columns past it
+    hold products of other pixels, which the caller leaves out (`phase_rows`). The grids' pixels
+    outside the input are the padding's zeros, kept from one chunk to the next.
     """
-    step = max(1, CHUNK_BYTES // max(1, item_bytes))
-    chunks = [slice(s, s + step) for s in range(0, n, step)]
-    serial = dtype == object or len(chunks) < 2 or threading.current_thread().name.startswith("textbook_core")
-    controller = None if serial else _blas_controller()
-    workers = _blas_threads(controller) if controller else 1
-    if workers < 2:
-        return [work(k) for k in chunks]
-    # As many chunks for each thread, of sizes one apart: no thread waits for another's extra chunk.
-    count = -(-len(chunks) // workers) * workers
-    edges = [n * i // count for i in range(count + 1)]
-    chunks = [slice(a, b) for a, b in zip(edges, edges[1:]) if b > a]
-    key = (os.getpid(), workers)  # a forked child needs threads of its own
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="textbook_core")
-    with controller.limit(limits=1, user_api="blas"):
-        return list(_POOLS[key].map(work, chunks))
+    (R_r, R_c), (r, c), (pr, pc), (sr, sc) = R, size, padding, stride
+    S_r = (R_r + 2 * pr - r) // sr + 1
+    S_c = (R_c + 2 * pc - c) // sc + 1
+    kr, kc = -(-r // sr), -(-c // sc)
+    G_r, G_c = S_r + kr - 1, S_c + kc - 1
+    GG, L = G_r * G_c, S_r * G_c
+    copies = []                            # each phase's block of input pixels: grid and input slices
+    for pu in range(sr):
+        for pv in range(sc):
+            a0, b0 = max(0, -(-(pr - pu) // sr)), max(0, -(-(pc - pv) // sc))
+            a1, b1 = min(G_r, -(-(R_r + pr - pu) // sr)), min(G_c, -(-(R_c + pc - pv) // sc))
+            if a1 > a0 and b1 > b0:
+                copies.append((pu * sc + pv, slice(a0, a1), slice(b0, b1),
+                               slice(a0 * sr + pu - pr, None, sr), slice(b0 * sc + pv - pc, None, sc), a1 - a0, b1 - b0))
+    taps = [(u, v, (u % sr) * sc + v % sc, (u // sr) * G_c + v // sc) for u in range(r) for v in range(c)]
+    tail = (kr - 1) * G_c + kc           # the last grid's moved copy runs past its end by this much
+    scratch = kept_scratch(("phase windows", H, R, size, padding, stride), dtype)
+
+    def take(X):
+        n = len(X)
+        key = (threading.get_ident(), n)
+        if key not in scratch:               # grids whose padding stays zero, reused by the chunks
+            scratch[key] = (np.zeros(sr * sc * n * H * GG + tail, dtype), np.empty((H, r, c, n, L), dtype))
+        grids, cols = scratch[key]
+        per = n * H * GG
+        for p, rows, cols_, y, x, nr, nc in copies:
+            grids[p * per: (p + 1) * per].reshape(n, H, G_r, G_c)[:, :, rows, cols_] = X[:, :, y, x][:, :, :nr, :nc]
+        for u, v, p, at in taps:
+            moved = grids[p * per + at: p * per + at + per].reshape(n, H, GG)[:, :, :L]
+            cols[:, u, v] = moved.transpose(1, 0, 2)
+        return cols.reshape(H * r * c, n * L)
+
+    return take, G_c
 
 
-def _blas_controller():
-    if "controller" not in _POOLS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _POOLS["controller"] = ThreadpoolController()
-        except ImportError:
-            _POOLS["controller"] = None
-    return _POOLS["controller"]
-
-
-def _blas_threads(controller):
-    """How many threads BLAS would use now (the caller's own limits are respected)."""
-    return min([lib["num_threads"] for lib in controller.info() if lib["user_api"] == "blas"] or [1])
+def phase_rows(Y, n, G_c, S_c):
+    """The windows' columns of a product with `phase_windows`' matrix: ``Y (H^m, n*L)`` as the view
+    ``(n, H^m, S_r, S_c)`` that leaves out each row's G_c - S_c columns past the last window."""
+    return Y.reshape(Y.shape[0], n, -1, G_c)[..., :S_c].transpose(1, 0, 2, 3)
 
 
 FOLD = 96
@@ -114,8 +111,10 @@ def full_correlation(LW, items, dA, padding, stride):
                 W[g, :, :, q, :] = LW[:, :, :, (g * f + q) * sc + pv].transpose(2, 1, 0)
         plans.append((f, groups, W.reshape(groups * r * H_n, f * H_m)))
     rows = max(groups for _, groups, _ in plans) * r * H_n
-    scratch, dtype = {}, items.dtype
+    dtype = items.dtype
     direct = (sr, sc, pr, pc) == (1, 1, 0, 0) and (G_r, G_c) == (R_r, R_c) and dA.flags.c_contiguous
+    scratch = kept_scratch(("full correlation", LW.shape, (S_r, S_c), (R_r, R_c), padding, stride, fold, direct),
+                           dtype)
 
     def work(k):
         d, out = items[k], dA[k]

@@ -9,10 +9,13 @@ The chapter derives stride 1 and no padding; every path here also takes the padd
 of its forward operation. Parameter gradients (dLW, db, dlw) sum over batch axes, since the
 parameters are shared by the whole batch.
 """
+import threading
+
 import numpy as np
 
-from .blas import batch_items, for_chunks, full_correlation
-from .details import (as_array, batch_shape, common_dtype, im2col, integer, like, one, output_size, pair, windows,
+from .blas import full_correlation, phase_windows
+from .chunks import batch_items, for_chunks, kept_scratch
+from .details import (as_array, batch_shape, common_dtype, integer, like, one, output_size, pair, windows,
                       windows_adjoint)
 from .hierarchy import conv_args, max_pool, pool_args, pool_weight
 
@@ -197,16 +200,22 @@ def conv_dlw(dLZ, A, *, padding=0, stride=1, kernel_shape=None):
     dtype = common_dtype(dLZ, A)
     batch = batch_shape(("dLZ", dLZ.shape[:-3]), ("A", A.shape[:-3]))
     d = batch_items(dLZ.astype(dtype, copy=False), batch)
-    d = d.reshape(d.shape[:2] + (S[0] * S[1],))
     a = batch_items(A.astype(dtype, copy=False), batch)
-    K = a.shape[1] * kernel_shape[0] * kernel_shape[1]
+    H_m, H_n = d.shape[1], a.shape[1]
+    K = H_n * kernel_shape[0] * kernel_shape[1]
+    take, G_c = phase_windows(H_n, R, kernel_shape, padding, stride, dtype)
+    rows = kept_scratch(("dLZ rows", H_m, S, G_c), dtype)
 
-    def work(k):   # this chunk's share of the sum over the batch
-        cols = im2col(a[k], kernel_shape, padding, stride)        # (b, H^n*r*c, S_r*S_c)
-        return (d[k] @ np.swapaxes(cols, -1, -2)).sum(axis=0)     # (H^m, H^n*r*c)
+    def work(k):   # this chunk's share of the sum over the batch, as one matrix product
+        n = len(d[k])
+        if (threading.get_ident(), n) not in rows:   # dLZ laid out as the windows' columns, zeros past S_c
+            rows[threading.get_ident(), n] = np.zeros((H_m, n, S[0], G_c), dtype)
+        dlz = rows[threading.get_ident(), n]
+        dlz[..., : S[1]] = d[k].transpose(1, 0, 2, 3)
+        return dlz.reshape(H_m, -1) @ take(a[k]).T                 # (H^m, H^n*r*c)
 
-    parts = for_chunks(work, len(d), K * S[0] * S[1] * np.dtype(dtype).itemsize, dtype)
-    dLW = sum(parts, np.zeros((d.shape[1], K), dtype)).reshape((d.shape[1], a.shape[1]) + kernel_shape)
+    parts = for_chunks(work, len(d), K * S[0] * G_c * np.dtype(dtype).itemsize, dtype)
+    dLW = sum(parts, np.zeros((H_m, K), dtype)).reshape((H_m, H_n) + kernel_shape)
     return dLW[:, :, 0, :] if one_d else dLW
 
 

@@ -9,8 +9,9 @@ is the same operation on FMs with one row: ``LW (H^m, H^n, k)`` and ``A (..., H^
 """
 import numpy as np
 
-from .blas import batch_items, for_chunks
-from .details import as_array, common_dtype, im2col, integer, like, one, output_size, pair, windows
+from .blas import phase_rows, phase_windows
+from .chunks import batch_items, for_chunks
+from .details import as_array, common_dtype, integer, like, one, output_size, pair, windows
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
@@ -81,12 +82,13 @@ def correlate_fms(LW, A, *, padding=0, stride=1):
         raise ValueError(f"A has H^n={A.shape[-3]} FMs but LW expects H^n={H_n}")
     S = output_size(A.shape[-2:], (r, c), padding=padding, stride=stride)
     W, items = LW.reshape(H_m, -1), batch_items(A, A.shape[:-3])
-    Z = np.empty((len(items), H_m, S[0] * S[1]), dtype=A.dtype)
+    Z = np.empty((len(items), H_m) + S, dtype=A.dtype)
+    take, G_c = phase_windows(H_n, A.shape[-2:], (r, c), padding, stride, A.dtype)
 
-    def work(k):
-        Z[k] = W @ im2col(items[k], (r, c), padding, stride)
+    def work(k):    # one matrix product for the chunk's items, its window columns kept
+        Z[k] = phase_rows(W @ take(items[k]), len(Z[k]), G_c, S[1])
 
-    for_chunks(work, len(items), W.shape[1] * S[0] * S[1] * A.itemsize, A.dtype)
+    for_chunks(work, len(items), W.shape[1] * S[0] * G_c * A.itemsize, A.dtype)
     Z = Z.reshape(A.shape[:-3] + (H_m,) + S)
     return Z[..., 0, :] if one_d else Z
 
@@ -264,18 +266,22 @@ def max_positions(V, size, stride, S):
         best[...] = view[..., 0, 0, :, :]
         code = np.zeros(best.shape, dtype=code_type)    # which pixel of the window holds the maximum
         larger = np.empty(best.shape, dtype=bool)
+        tap = np.empty_like(best)                        # one pixel of every window, laid out contiguously
+        moved = np.empty(best.shape, dtype=code_type)
         for n, (u, v) in enumerate(np.ndindex(size)):
             if n == 0:
                 continue
-            candidate = view[..., u, v, :, :]
             if V.dtype == object:
+                candidate = view[..., u, v, :, :]
                 larger = _compare(np.greater, candidate, best)
                 best[...] = np.where(larger, candidate, best)
-            else:
-                np.greater(candidate, best, out=larger)
-                np.maximum(best, candidate, out=best)
+                code[larger] = n
+                continue
+            tap[...] = view[..., u, v, :, :]             # the one strided read of this pixel
+            np.greater(tap, best, out=larger)
+            np.maximum(best, tap, out=best)
             # n grows, so the last n where the candidate was larger is the largest such n
-            np.maximum(code, larger.view(np.int8).astype(code_type, copy=False) * code_type(n), out=code)
+            np.maximum(code, np.multiply(larger.view(np.int8), code_type(n), out=moved), out=code)
         if V.dtype != object:
             nan = np.isnan(best)          # np.maximum carried any NaN into best: find the first one
             if nan.any():
