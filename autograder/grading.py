@@ -649,19 +649,16 @@ class NotebookRun:
         return {"done": "manual", "session": "dead", "reason": f"{why} on your answer (very large arrays?)."}
 
 
-_BLAS = []
-
-
 def _blas_controller():
-    """threadpoolctl's view of the grader's BLAS libraries (found once; None without threadpoolctl)."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
+    """threadpoolctl's view of the BLAS libraries loaded now (about 1 ms; None without
+    threadpoolctl). Found again for every check: a library loaded since (scipy's own OpenBLAS,
+    once some check imports scipy) would otherwise keep all its threads."""
+    try:
+        from threadpoolctl import ThreadpoolController
 
-            _BLAS.append(ThreadpoolController())
-        except Exception:   # no threadpoolctl, or it cannot inspect this process
-            _BLAS.append(None)
-    return _BLAS[0]
+        return ThreadpoolController()
+    except Exception:   # no threadpoolctl, or it cannot inspect this process
+        return None
 
 
 def _check_child(grade_id, source, namespace, run, write_fd, salt="", blas=None):

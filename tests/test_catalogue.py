@@ -167,7 +167,7 @@ def test_a_by_hand_function_that_calls_the_library_is_refused_at_once():
     key = {"salt": "x", **checks.function_key("x", outputs), "mistakes": []}
     with pytest.raises(checks.Wrong, match="hands the work to textbook_core.convolve"):
         checks.verify_function("convolve_by_hand", convolve_by_hand, cases, key, forbidden=checks.BY_HAND_CONVOLUTION)
-    with pytest.raises(checks.Wrong, match="hands the work to numpy.flip"):
+    with pytest.raises(checks.Wrong, match="hands the work to (numpy.flip|textbook_core.correlate)"):
         checks.check_function("f", lambda W, P, padding: tc.correlate(np.flip(W), P, padding=padding),
                               checks.by_hand_reference("convolve"), cases, forbidden=checks.BY_HAND_CONVOLUTION)
 

@@ -79,7 +79,7 @@ def test_the_wheel_holds_the_library_and_the_visible_checks_only(built):
     # JupyterLab saves the demo's widget state (textbook_core/widgets/lab_settings.py)
     assert f"{stem}.data/data/share/jupyter/lab/settings/overrides.d/textbook-core.json" in names
     assert sorted(n for n in names if n.startswith("autograder/")) == [
-        "autograder/__init__.py", "autograder/answer_key.json", "autograder/checks.py"]
+        "autograder/__init__.py", "autograder/answer_key.json", "autograder/checks.py", "autograder/recorder.py"]
     assert "textbook_core/gradient.py" in names and "textbook_core/plugged.py" in names
     metadata = zipfile.ZipFile(built.wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requirements = [line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist:")]

@@ -165,7 +165,7 @@ def test_an_honest_function_passes_and_its_calls_are_reported(run):
 @pytest.mark.parametrize("source, forbidden", [
     ("f = lambda W, P: getattr(np, 'con' + 'volve')(W.ravel(), P.ravel())", "numpy.convolve"),
     ("f = lambda W, P: getattr(scipy.signal, 'convolve' + '2d')(P, W)", "scipy.signal"),
-    ("f = lambda W, P: tc.correlate(W, P)", "numpy.lib.stride_tricks"),   # a module, entered by the library
+    ("f = lambda W, P: tc.correlate(W, P)", "textbook_core.correlate_fms"),   # entered by the library's own call
 ])
 def test_dotted_names_are_forbidden_at_run_time(run, source, forbidden):
     function = student_function(run, source, "f")
