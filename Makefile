@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m textbook_core.widgets.lab_settings
 	touch $(STAMP)
 
+# Two pytest workers, one test file each at a time (a file's fixtures stay in one process): the
+# grading tests wait on sandboxes and browsers as much as they compute.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The demo grades in the bubblewrap sandbox: .ci/bubblewrap installs it (root, apt-get) or stops,
 # before anything is built, with the command to run.
