@@ -84,11 +84,9 @@ def _write_atomic(path, text):
 
 
 def sanitized(graded, course, notebook):
-    """The graded notebook as formgrader and the feedback will show it: made inert.
-
-    SANITIZING HOOK: `autograder.report.sanitize_notebook`, with the release's Markdown kept as
-    it is (the same step as ``SanitizeGraded`` in nbgrader's own autograde chain).
-    """
+    """The graded notebook as formgrader and the feedback will show it, made inert by
+    `autograder.report.sanitize_notebook`; the release's Markdown is kept as it is (the same step
+    as ``SanitizeGraded`` in nbgrader's own autograde chain)."""
     import nbformat
 
     from .intake import release_notebook

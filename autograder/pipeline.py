@@ -280,25 +280,16 @@ def grade(students=None, course=Course(), workers=1, scheduler=None, tries=3, pr
     return run
 
 
-def feedback_page(student, notebook, course=Course(), api=None):
-    """Write the feedback HTML of one graded notebook; raises when it cannot.
-
-    FEEDBACK HOOK: `autograder.report.write_feedback` (sanitized again, rendered within CPU and
-    memory limits; a page that fails to render is written as plain text and raises
-    `autograder.report.FeedbackError`). `api` is not needed any more.
-    """
-    from .report import write_feedback
-
-    return write_feedback(student, notebook, course)
-
-
 def feedback(students=None, course=Course(), failed=None):
     """Write the feedback HTML of `students` (default: every graded one), one page per notebook.
 
-    A page that cannot be made is that notebook's failure only: its reason goes into `failed`
-    (``{student: [message, ...]}``, when given) and every other page is written. Returns the folder.
+    Each page is `autograder.report.write_feedback`'s: sanitized again, rendered within CPU and
+    memory limits, written as plain text when it cannot be rendered. A page that cannot be made is
+    that notebook's failure only: its reason goes into `failed` (``{student: [message, ...]}``,
+    when given) and every other page is written. Returns the folder.
     """
     from .course import write_config
+    from .report import write_feedback
 
     write_config(course)   # formgrader started in the work folder then shows this course
     if students is None:
@@ -308,7 +299,7 @@ def feedback(students=None, course=Course(), failed=None):
             if path.stem not in NOTEBOOKS:
                 continue
             try:
-                feedback_page(student, path.stem, course)
+                write_feedback(student, path.stem, course)
             except Exception as error:   # one page's failure stays with it
                 message = f"{path.stem}: no feedback page: {str(error).strip().splitlines()[0][:300]}"
                 if failed is not None:
