@@ -72,7 +72,8 @@ its peak from about this inner size on, while every tap folded in costs a copy o
 
 
 def full_correlation(LW, items, dA, padding, stride):
-    """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, and its bytes per item.
+    """The work of conv_da: a function filling ``dA[k]`` from ``items[k]``, its bytes per item and
+    the numpy calls it makes per chunk (for `chunks.for_chunks`).
 
     8.44 sums, for every input pixel, the kernels' taps over the dLZ pixels that reach it: a full
     correlation with the rotated kernels. With stride S^t, input pixels whose row is u mod S^t
@@ -160,4 +161,8 @@ def full_correlation(LW, items, dA, padding, stride):
                 out[:, :, y0::sr, x0::sc] = grid6[:, pu, pv, :, rows_, cols]
 
     item_bytes = (fold * H_m + rows + sr * sc * H_n * G_r / S_r) * L * dA.itemsize
-    return work, int(item_bytes)
+    calls = fold + (0 if direct else sr * sc)           # numpy calls per chunk, whatever its size
+    for _, groups, _ in plans:
+        calls += 1 if groups == 0 else 1 + sum(1 if pu >= r else 1 + groups * len(range(pu, r, sr))
+                                               for pu in range(sr))
+    return work, int(item_bytes), calls

@@ -17,6 +17,10 @@ import numpy as np
 # on as many threads as BLAS would use, with BLAS set to one thread meanwhile. None of this
 # changes a result: the same chunks are summed in the same order every time.
 CHUNK_BYTES = 2**21
+CALL_BYTES = 2**15 * 10
+"""A chunk holds at least this many bytes of work for each numpy call its work makes whatever its
+size (see for_chunks' `calls`): a call's fixed cost, a few microseconds, is then about a tenth of
+the chunk's time."""
 _POOLS = {}
 
 
@@ -26,8 +30,9 @@ def batch_items(X, batch):
     return X.reshape((-1,) + X.shape[-3:])
 
 
-def for_chunks(work, n, item_bytes, dtype):
-    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each.
+def for_chunks(work, n, item_bytes, dtype, calls=0):
+    """Call ``work(k)`` on slices k that cover ``range(n)``, about CHUNK_BYTES of work each, and at
+    least CALL_BYTES for each of the `calls` numpy calls a chunk makes whatever its size.
 
     Returns the results in order. Numeric chunks run on as many threads as BLAS would use (numpy
     releases the GIL in copies, ufuncs and BLAS) when threadpoolctl is installed and BLAS has more
@@ -38,7 +43,8 @@ def for_chunks(work, n, item_bytes, dtype):
     >>> for_chunks(lambda k: list(range(10))[k], 10, CHUNK_BYTES // 4, np.dtype(object))
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
-    step = max(1, CHUNK_BYTES // max(1, item_bytes))
+    item_bytes = max(1, item_bytes)
+    step = max(1, CHUNK_BYTES // item_bytes, -(-calls * CALL_BYTES // item_bytes))
     chunks = [slice(s, s + step) for s in range(0, n, step)]
     serial = dtype == object or len(chunks) < 2 or getattr(_INSIDE, "chunk", False)
     controller = None if serial else _blas_controller()

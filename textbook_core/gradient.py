@@ -109,8 +109,8 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
                          f"{shown((r, c))}, P^d={shown(padding)}, S^t={shown(stride)} gives {shown(S)}")
     items = batch_items(dLZ, dLZ.shape[:-3])
     dA = np.empty((len(items), H_n) + R, dtype=dLZ.dtype)
-    work, item_bytes = full_correlation(LW, items, dA, padding, stride)
-    for_chunks(work, len(items), item_bytes, dLZ.dtype)
+    work, item_bytes, calls = full_correlation(LW, items, dA, padding, stride)
+    for_chunks(work, len(items), item_bytes, dLZ.dtype, calls)
     dA = dA.reshape(dLZ.shape[:-3] + (H_n,) + R)
     return dA[..., 0, :] if one_d else dA
 
@@ -442,7 +442,10 @@ def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
         else:
             np.add.at(flat_dA, flat, d[k].reshape(-1))
 
-    for_chunks(work, n, R_r * R_c * dA.itemsize, dtype)
+    if assign:        # numpy releases the GIL in fancy assignment: chunks on threads, each in cache
+        for_chunks(work, n, R_r * R_c * dA.itemsize, dtype)
+    else:             # np.add.at holds it, and threads would only take turns: one call
+        work(slice(0, n))
     return dA.reshape(batch + (R_r, R_c))
 
 
