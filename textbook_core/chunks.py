@@ -44,7 +44,9 @@ def for_chunks(work, n, item_bytes, dtype, calls=0):
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
     item_bytes = max(1, item_bytes)
-    step = max(1, CHUNK_BYTES // item_bytes, -(-calls * CALL_BYTES // item_bytes))
+    step = max(1, CHUNK_BYTES // item_bytes)
+    if step < n:          # bigger chunks for the calls' sake, but still two of them for two threads
+        step = max(step, min(-(-calls * CALL_BYTES // item_bytes), -(-n // 2)))
     chunks = [slice(s, s + step) for s in range(0, n, step)]
     serial = dtype == object or len(chunks) < 2 or getattr(_INSIDE, "chunk", False)
     controller = None if serial else _blas_controller()
