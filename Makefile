@@ -33,6 +33,7 @@ student-edition: $(STAMP)
 bench: $(STAMP)
 	-$(PY) -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null || echo "(PyTorch wheel not found locally: its column is skipped)"
 	$(PY) -m bench.bench
+	$(PY) -m bench.floors
 	$(PY) -m bench.widget
 
 # One PNG per figure of the chapter (8.1-8.12 and the walkthroughs' pictures) in gallery/.

@@ -50,3 +50,21 @@ def test_the_layers_are_the_issues():
     assert (strided.stride, strided.padding, strided.S) == (2, 1, (14, 14)) and strided.pool_stride < strided.pool
     assert one_d.one_d and one_d.S == (1, 784)
     assert lenet.flops == 2 * 64 * 32 * 16 * 26 * 26 * 9
+
+
+def test_floors_report_both_paths_and_count_every_matrix_product(capsys):
+    """bench/floors.py prints a line per layer for each path, and its count of conv_da's matrix
+    products is the plan of blas.full_correlation on the lenet layer: one product per chunk, of the
+    r H^n rows of kernel rows by the kc H^m columns of folded column taps, over the S_r G_c columns
+    of each of the B items, G_c = S_c + c - 1 (no waste counted, none left out)."""
+    from bench import floors
+    assert floors.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for name in ("lenet", "strided"):
+        assert re.search(rf"^max_pool_da given indices, {name}: zero the output \d.*np\.add\.at \d.*their sum \d", out, re.M)
+    for name in ("lenet", "1-D"):
+        assert re.search(rf"^conv_da, {name}: ours \d.*without its matrix products \d.*GFLOP/s", out, re.M)
+    lenet = bench.next_layer("lenet")
+    (r, c), (S_r, S_c) = lenet.k, lenet.S
+    _, flops = floors.conv_da_parts(lenet, (1, 1, 0))
+    assert flops == 2 * (r * lenet.H_n) * (c * lenet.H_m) * (S_r * (S_c + c - 1)) * lenet.B
