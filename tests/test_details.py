@@ -62,7 +62,7 @@ def test_bad_sizes_raise_value_error_naming_the_symbol(call, message):
     (dict(R=5, r=2, padding=False), r"padding P\^d=False must be an integer >= 0"),
     (dict(R=5.0, r=2), r"input size R_r=5.0 must be an integer >= 1"),
     (dict(R=5, r=2.0), r"kernel r=2.0 must be an integer >= 1"),
-    (dict(R=5, r=2, stride=(2, 0)), r"stride S\^t=\(2, 0\) must be an integer >= 1"),
+    (dict(R=5, r=2, stride=(2, 0)), r"stride S\^t=\(2, 0\) is a pair, but R and r are sizes of one axis"),
     (dict(R=5, r=2, stride=None), r"stride S\^t=None"),
     (dict(R="5", r=2), r"input size R_r='5'"),
     (dict(R=(5, 5), r=(2, 2), padding=(1,)), r"padding P\^d=\(1,\)"),

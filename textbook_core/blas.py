@@ -12,6 +12,18 @@ import numpy as np
 
 from .chunks import kept_scratch
 
+def reach(R, size, padding, stride):
+    """The stride cut to what changes the windows: a stride past the padded input's last window
+    position leaves only the first window on that axis, as a stride of R + 2 P^d - r + 1 does.
+    (The layouts below loop over the stride's phases, so ``stride=10**6`` would otherwise take
+    hours for one output pixel.)
+
+    >>> reach((5, 28), (2, 3), (0, 1), (3000, 2))
+    (4, 2)
+    """
+    return tuple(min(s, max(1, n + 2 * p - k + 1)) for n, k, p, s in zip(R, size, padding, stride))
+
+
 def phase_windows(H, R, size, padding, stride, dtype):
     """im2col on the phase grids of a stride: a function taking a chunk ``X (n, H, R_r, R_c)`` to its
     window matrix ``(H*r*c, n*L)``, and the grid row length G_c, with L = S_r G_c.
@@ -25,6 +37,7 @@ def phase_windows(H, R, size, padding, stride, dtype):
     hold products of other pixels, which the caller leaves out (`phase_rows`). The grids' pixels
     outside the input are the padding's zeros, kept from one chunk to the next.
     """
+    stride = reach(R, size, padding, stride)
     (R_r, R_c), (r, c), (pr, pc), (sr, sc) = R, size, padding, stride
     S_r = (R_r + 2 * pr - r) // sr + 1
     S_c = (R_c + 2 * pc - c) // sc + 1
@@ -92,9 +105,9 @@ def full_correlation(LW, items, dA, padding, stride):
     Every product term is one of 8.39's dlz * lw, added once: the result is exact to rounding.
     """
     H_m, H_n, r, c = LW.shape
-    (pr, pc), (sr, sc) = padding, stride
     S_r, S_c = items.shape[-2:]
     R_r, R_c = dA.shape[-2:]
+    (pr, pc), (sr, sc) = padding, reach((R_r, R_c), (r, c), padding, stride)
     kr, kc = -(-r // sr), -(-c // sc)                           # taps of the longest phase
     G_c = max(S_c + kc - 1, -(-(R_c + 2 * pc) // sc))           # phase grid: rows of G_c columns
     G_r = max(S_r + kr - 1, -(-(R_r + 2 * pr) // sr))

@@ -35,12 +35,26 @@ def as_array(x, name="input"):
     ...
     ValueError: W must hold real numbers, got dtype <U1
     """
-    a = np.asarray(x)
-    if a.dtype.kind in "biu":
-        return a.astype(np.float64)
+    a = real_array(x, name)
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a
+
+
+def real_array(x, name="input"):
+    """`x` as an array of real numbers (or sympy expressions) in its own dtype, integers included.
+
+    >>> real_array([[1, 2], [3]], "P")
+    Traceback (most recent call last):
+    ...
+    ValueError: P must be a rectangular array of real numbers: its rows have different lengths
+    """
+    try:
+        a = np.asarray(x)
+    except ValueError:                  # numpy: "setting an array element with a sequence ..."
+        raise ValueError(f"{name} must be a rectangular array of real numbers: its rows have different "
+                         f"lengths") from None
     if a.dtype.kind == "O":
         _check_objects(a, name)
-    elif a.dtype.kind != "f":
+    elif a.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
     return a
 
@@ -129,7 +143,7 @@ def pair(value, symbol, minimum, what=None):
     else:
         values = ()
     if len(values) != 2 or any(v is None or v < minimum for v in values):
-        shown = tuple(value.tolist()) if isinstance(value, np.ndarray) else value
+        shown = _shown(value)
         raise ValueError(f"{what or WHAT.get(symbol, 'size')} {symbol}={shown!r} must be an integer >= {minimum} "
                          f"(or a pair of them)")
     return values
@@ -147,10 +161,28 @@ def one(value, symbol, minimum, signal="a 1-D signal"):
     """
     v = integer(value)
     if v is None or v < minimum:
-        kind = "not a pair" if isinstance(value, (tuple, list, np.ndarray)) else f"got {value!r}"
-        shown = tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else value
+        many = isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim > 0)
+        shown = _shown(value)
+        kind = "not a pair" if many else f"got {shown!r}"
         raise ValueError(f"{WHAT[symbol]} {symbol}={shown!r} of {signal} must be one integer >= {minimum}, {kind}")
     return v
+
+
+def _shown(value):
+    """A parameter as a message shows it: an array as its values (a tuple, or the one value)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _single(value, symbol, minimum):
+    """A padding or stride of one axis: one integer (a symbol is left to sympy)."""
+    if symbolic(value):
+        return value
+    if isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim > 0):
+        raise ValueError(f"{WHAT[symbol]} {symbol}={_shown(value)!r} is a pair, but R and r are sizes of one axis: "
+                         f"give R and r as (rows, cols) pairs too")
+    return pair(value, symbol, minimum)[0]
 
 
 def output_size(R, r, *, padding=0, stride=1):
@@ -204,12 +236,12 @@ def output_size(R, r, *, padding=0, stride=1):
         R, r = pair(R, "R", 1), pair(r, "r", 1)
         (pr, pc), (sr, sc) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
         return (_size(R[0], r[0], pr, sr, ROW_NAMES), _size(R[1], r[1], pc, sc, COL_NAMES))
-    if any(symbolic(v) for v in (R, r, padding, stride)):
-        for v, symbol, low in ((R, "R", 1), (r, "r", 1), (padding, "P^d", 0), (stride, "S^t", 1)):
+    P, S = _single(padding, "P^d", 0), _single(stride, "S^t", 1)
+    if any(symbolic(v) for v in (R, r, P, S)):
+        for v, symbol in ((R, "R"), (r, "r")):
             if not symbolic(v):
-                pair(v, symbol, low)
-        return (R + 2 * padding - r) // stride + 1  # symbolic: sympy turns // into floor
-    (P, _), (S, _) = pair(padding, "P^d", 0), pair(stride, "S^t", 1)
+                pair(v, symbol, 1)
+        return (R + 2 * P - r) // S + 1  # symbolic: sympy turns // into floor
     for v, symbol in ((R, "R_r"), (r, "r")):
         if integer(v) is None:
             raise ValueError(f"{'input size' if symbol == 'R_r' else 'kernel'} {symbol}={v!r} must be an integer >= 1")

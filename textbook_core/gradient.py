@@ -15,8 +15,8 @@ import numpy as np
 
 from .blas import full_correlation, phase_windows
 from .chunks import batch_items, for_chunks, kept_scratch
-from .details import (as_array, batch_shape, common_dtype, integer, like, one, output_size, pair, windows,
-                      windows_adjoint)
+from .details import (as_array, batch_shape, common_dtype, integer, like, one, output_size, pair, real_array,
+                      windows, windows_adjoint)
 from .hierarchy import conv_args, max_pool, pool_args, pool_weight
 
 
@@ -118,7 +118,7 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
 def _input_size(input_shape, H_n, batch, one_d):
     """(R_r, R_c) from conv_da's `input_shape`, checked against LW's H^n and dLZ's batch axes."""
     need = 1 if one_d else 2
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) or np.ndim(input_shape) == 1 else ()
     dims = tuple(integer(v) for v in shape)
     form = "(..., H^n, T)" if one_d else "(..., H^n, R_r, R_c)"
     if len(dims) < need or any(d is None or d < 0 for d in dims) or min(dims[-need:]) < 1:
@@ -238,12 +238,17 @@ def activation_dn(dA, fdot_N):
     >>> activation_dn([[1, 2], [3, 4]], [[0, 1], [1, 0]])     # ReLU's f' as 0/1
     array([[0., 2.],
            [3., 0.]])
+    >>> N = np.array([-1.0, 2.0], np.float32)
+    >>> activation_dn(np.ones(2, np.float32), N > 0)       # a 0/1 f'(N) keeps dA's float32
+    array([0., 1.], dtype=float32)
     >>> activation_dn(np.ones((2, 2)), np.ones(3))
     Traceback (most recent call last):
     ...
     ValueError: dA has shape (2, 2) but F_dot(N) has shape (3,)
     """
-    dA, fdot_N = as_array(dA, "dA"), as_array(fdot_N, "F_dot(N)")
+    dA, fdot_N = as_array(dA, "dA"), real_array(fdot_N, "F_dot(N)")
+    # a 0/1 or integer f'(N) (ReLU's, from a comparison) takes dA's dtype: float32 stays float32
+    fdot_N = fdot_N.astype(dA.dtype) if fdot_N.dtype.kind in "biu" and dA.dtype.kind == "f" else as_array(fdot_N)
     if dA.shape != fdot_N.shape:
         raise ValueError(f"dA has shape {dA.shape} but F_dot(N) has shape {fdot_N.shape}")
     return fdot_N * dA
@@ -302,7 +307,7 @@ def _pool_input_size(dLZ, size, stride, input_shape):
         raise ValueError(f"dLZ must have at least one row and column, got S_r, S_c = {S}")
     if input_shape is None:
         return tuple((S[k] - 1) * stride[k] + size[k] for k in range(2))
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, np.ndarray)) else ()
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) or np.ndim(input_shape) == 1 else ()
     dims = tuple(integer(v) for v in shape)
     if len(dims) < 2 or any(d is None or d < 0 for d in dims):
         raise ValueError(f"input_shape must be the forward input's shape (..., R_r, R_c), got {input_shape!r}")
@@ -432,7 +437,7 @@ def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
         if given and where.size and _out_of_range(where, R_r * R_c):
             bad = where[(where < 0) | (where >= R_r * R_c)][0]
             raise ValueError(f"indices hold {bad}, outside an FM of R_r x R_c = {R_r} x {R_c} pixels")
-        flat = (where + fm_start[k]).reshape(-1)
+        flat = np.add(where, fm_start[k], dtype=np.intp).reshape(-1)     # uint64 + int64 would be float
         if dtype == object:
             dA[k] = 0
         else:
@@ -450,8 +455,9 @@ def max_pool_da(dLZ, A, size, *, stride=None, indices=None):
 
 
 def _out_of_range(where, size):
-    """Whether some index lies outside 0..size-1 (one pass: a negative index is huge as unsigned)."""
-    if where.flags.c_contiguous and where.dtype.kind == "i":
+    """Whether some index lies outside 0..size-1. One pass for 64-bit indices, where a negative
+    index is huge as unsigned (a narrower one may not be: -120 as uint8 is 136)."""
+    if where.flags.c_contiguous and where.dtype.kind == "i" and where.itemsize == 8:
         return where.view(where.dtype.str.replace("i", "u")).max() >= size
     return where.min() < 0 or where.max() >= size
 

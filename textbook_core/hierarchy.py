@@ -11,7 +11,7 @@ import numpy as np
 
 from .blas import phase_rows, phase_windows
 from .chunks import batch_items, for_chunks
-from .details import as_array, common_dtype, integer, like, one, output_size, pair, windows
+from .details import as_array, common_dtype, integer, like, one, output_size, pair, real_array, windows
 
 
 def conv_args(LW, X, padding, stride, x_name="A"):
@@ -216,6 +216,8 @@ def max_pool(V, size, *, stride=None, return_indices=False):
     >>> Z, indices                     # the right window ties: the first 2, at row 0, col 2
     (array([[5., 2.]]), array([[1, 2]]))
     """
+    if not isinstance(return_indices, (bool, np.bool_)):
+        raise ValueError(f"return_indices must be True or False, got {return_indices!r}")
     V, size, stride, S = pool_args(V, size, stride)
     if return_indices:
         return max_positions(V, size, stride, S)
@@ -235,11 +237,18 @@ def _symbolic_max(a, b):
     import sympy
 
     def larger(x, y):
+        if _is_nan(x) or _is_nan(y):      # NaN propagates, the first one, as np.maximum does
+            return x if _is_nan(x) else y
         try:
             return y if y > x else x
         except TypeError:
             return sympy.Max(x, y)
     return np.frompyfunc(larger, 2, 1)(a, b)
+
+
+def _is_nan(value):
+    """A float NaN (Python's or numpy's) among the values of an object array."""
+    return isinstance(value, (float, np.floating)) and value != value
 
 
 def max_positions(V, size, stride, S):
@@ -283,10 +292,16 @@ def max_positions(V, size, stride, S):
             # n grows, so the last n where the candidate was larger is the largest such n
             np.maximum(code, np.multiply(larger.view(np.int8), code_type(n), out=moved), out=code)
         if V.dtype != object:
-            nan = np.isnan(best)          # np.maximum carried any NaN into best: find the first one
-            if nan.any():
-                for n, (u, v) in reversed(list(enumerate(np.ndindex(size)))):
-                    code = np.where(nan & np.isnan(view[..., u, v, :, :]), code_type(n), code)
+            has_nan = np.isnan(best).any()                  # np.maximum carried any NaN into best
+        else:
+            has_nan = any(_is_nan(e) for e in fms[k].flat)  # comparisons pass over a NaN among objects
+        if has_nan:                                         # a window holding NaN: its first NaN
+            isnan = np.isnan if V.dtype != object else np.frompyfunc(_is_nan, 1, 1)
+            for n, (u, v) in reversed(list(enumerate(np.ndindex(size)))):
+                here = isnan(view[..., u, v, :, :]).astype(bool)
+                code = np.where(here, code_type(n), code)
+                if V.dtype == object:
+                    best[...] = np.where(here, view[..., u, v, :, :], best)
         np.add(corner, np.take(offset, code), out=indices[k])
 
     for_chunks(work, len(fms), V.shape[-2] * V.shape[-1] * V.itemsize, V.dtype)
@@ -296,7 +311,8 @@ def max_positions(V, size, stride, S):
 def _compare(op, a, b):
     """op(a, b) as a bool array; on sympy values that cannot be ordered, a ValueError."""
     try:
-        return op(a, b).astype(bool)
+        with np.errstate(invalid="ignore"):       # a NaN among the objects: handled by the caller
+            return op(a, b).astype(bool)
     except TypeError as exc:
         raise ValueError(f"cannot locate the maxima: the values cannot be ordered ({exc}); "
                          f"max_pool without return_indices gives sympy.Max, and max_pool_da a Piecewise") from None
@@ -313,14 +329,12 @@ def vec(A):
     >>> vec(np.arange(8).reshape(2, 2, 2))
     array([0, 2, 1, 3, 4, 6, 5, 7])
     """
-    A = np.asarray(A)
-    if A.dtype.kind not in "biufO":
-        raise ValueError(f"A must hold real numbers, got dtype {A.dtype}")
+    A = real_array(A, "A")
     if A.ndim <= 1:
         return A
     if A.ndim == 2:
         return A.T.reshape(-1)
-    return A.swapaxes(-1, -2).reshape(A.shape[:-3] + (-1,))
+    return A.swapaxes(-1, -2).reshape(A.shape[:-3] + (A.shape[-3] * A.shape[-2] * A.shape[-1],))
 
 
 def unvec(x, shape):

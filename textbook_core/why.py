@@ -6,7 +6,7 @@ rest of the chapter, and this package, calls convolution in a network layer.
 """
 import numpy as np
 
-from .details import as_array, integer, one, pair
+from .details import as_array, integer, one, pair, real_array
 from .hierarchy import correlate_fms, vec
 
 
@@ -56,7 +56,9 @@ def impulse_response(transform, shape, at):
 
     Around the origin at (1, 1), rows -1..0 and columns 0..1, this is P8.2's ``[[0, 1], [0, 0]]``.
     """
-    return np.asarray(transform(impulse(shape, at)))
+    if not callable(transform):
+        raise ValueError(f"transform must be a function of an image, got {transform!r}")
+    return real_array(transform(impulse(shape, at)), "the transform's response")
 
 
 def rot180(W):
@@ -68,7 +70,7 @@ def rot180(W):
     array([[4, 3],
            [2, 1]])
     """
-    W = np.asarray(W)
+    W = real_array(W, "W")
     if W.ndim == 0:
         raise ValueError(f"W must be a filter (k,) or kernels (..., r, c), got the scalar {W!r}")
     return W[..., ::-1] if W.ndim == 1 else W[..., ::-1, ::-1]
@@ -78,6 +80,9 @@ def _single_kernel(W, P):
     W = as_array(W, "W")
     if W.ndim not in (1, 2):
         raise ValueError(f"W must be a filter (k,) or a kernel (r, c), got shape {W.shape}")
+    if W.size == 0:
+        raise ValueError("the filter W has k=0 taps: it needs at least one" if W.ndim == 1 else
+                         f"the kernel W has r={W.shape[0]}, c={W.shape[1]}: it needs at least one row and one column")
     P = as_array(P, "P")
     if P.ndim < W.ndim:
         raise ValueError(f"P with shape {P.shape} has fewer axes than the kernel W with shape {W.shape}")
@@ -171,6 +176,8 @@ def convolve(W, P, *, padding=0, stride=1, mode="valid"):
     ...
     ValueError: mode='same' needs an odd kernel, got r=2, c=2
     """
+    if not isinstance(mode, str) or mode not in ("valid", "full", "same"):
+        raise ValueError(f"mode must be 'valid', 'full' or 'same', got {mode!r}")
     W, P = _single_kernel(W, P)
     if mode not in ("valid", "full", "same"):
         raise ValueError(f"mode must be 'valid', 'full' or 'same', got {mode!r}")
@@ -215,6 +222,9 @@ def conv_matrix(W, input_shape, *, padding=0, stride=1):
     W = as_array(W, "W")
     if W.ndim not in (1, 2):
         raise ValueError(f"W must be a filter (k,) or a kernel (r, c), got shape {W.shape}")
+    if W.size == 0:
+        raise ValueError("the filter W has k=0 taps: it needs at least one" if W.ndim == 1 else
+                         f"the kernel W has r={W.shape[0]}, c={W.shape[1]}: it needs at least one row and one column")
     shape = (input_shape,) if np.ndim(input_shape) == 0 else tuple(input_shape)
     if W.ndim == 1:
         M = integer(shape[0]) if len(shape) == 1 else None
