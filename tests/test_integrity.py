@@ -16,7 +16,8 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder import attacks, grader_memory, grading, handoff, inbox, intake, pipeline, sandbox, samples, tripwires, wire
+from autograder import (attacks, grader_memory, grading, handoff, inbox, intake, pipeline, sandbox, samples, student_values,
+                        tripwires, wire)
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 
@@ -24,7 +25,7 @@ from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 LIMITS = Limits(cell_timeout=5, call_timeout=2, memory_mb=768, disk_mb=8, file_mb=4, cpu_seconds=60)
 
 
-@pytest.mark.parametrize("module", [intake, grading, tripwires, inbox, handoff, attacks])
+@pytest.mark.parametrize("module", [intake, student_values, tripwires, inbox, handoff, attacks])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 1 and result.failed == 0
