@@ -16,7 +16,7 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder import (attacks, grader_memory, grading, handoff, inbox, intake, pipeline, sandbox, samples, student_values,
+from autograder import (attacks, grader_memory, handoff, inbox, intake, pipeline, sandbox, samples, student_values,
                         tripwires, wire)
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
