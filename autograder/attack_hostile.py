@@ -3,7 +3,7 @@ instructor's browser, the machine's resources, the hand-off rule and the rubric.
 
 Each class of issue 10 ("a hostile submission harms no one") has several attacks here, each with
 its expected outcome (`autograder.attack_kit.Attack`): the targeted parts score 0 or the honest
-parts keep their points, and the grader's memory stays within `autograder.grading.GRADER_MEMORY_MB`
+parts keep their points, and the grader's memory stays within `autograder.grader_memory.GRADER_MEMORY_MB`
 (`autograder.attacks.judge` checks both for every attack). Kinds:
 
 - "grader": replies patched through ``gc`` to carry megabytes, millions of tiny objects, numbers

@@ -19,7 +19,7 @@ for the instructor's browser), "resource" (memory outside the address space, CPU
 output floods) and "rubric" (answers of the wrong kind that used to score).
 
 Besides the points, `judge` checks for every attack that the grading process's memory grew by
-at most `autograder.grading.GRADER_MEMORY_MB` while it graded the attacked notebooks, and runs
+at most `autograder.grader_memory.GRADER_MEMORY_MB` while it graded the attacked notebooks, and runs
 the attack's own ``verify``. Attacks whose files are links are collected one by one, so that a
 collect that fails on one costs only that one.
 
@@ -114,7 +114,7 @@ def judge(attack, scores, solution, notes, course=Course(), student=None):
     With `student`, also the grader's memory while it graded the attack's notebooks and the
     attack's own ``verify``.
     """
-    from .grading import GRADER_MEMORY_MB, MEMORY
+    from .grader_memory import GRADER_MEMORY_MB, MEMORY
 
     outcome = Outcome(attack)
     targets = set(grade_ids(attack.notebook, course)) if attack.targets == ALL else set(attack.targets)
@@ -181,7 +181,7 @@ def report(outcomes):
 
 def memory_report():
     """One line: the most the grading processes grew while grading one notebook, against the bound."""
-    from .grading import GRADER_MEMORY_MB, MEMORY
+    from .grader_memory import GRADER_MEMORY_MB, MEMORY
 
     if not MEMORY:
         return "grading memory: not measured"
@@ -213,9 +213,9 @@ class CorpusRun:
 def run(folder, course, attacks=ATTACKS, workers=2):
     """Grade `attacks` in `course`, after an honest student graded alone; returns a `CorpusRun`.
 
-    The grading processes' memory per notebook is collected into `autograder.grading.MEMORY`.
+    The grading processes' memory per notebook is collected into `autograder.grader_memory.MEMORY`.
     """
-    from . import grading, pipeline
+    from . import grader_memory, pipeline
 
     folder = Path(folder)
     linked = [a for a in attacks if a.links]
@@ -242,13 +242,13 @@ def run(folder, course, attacks=ATTACKS, workers=2):
     ids = [student_id(a) for a in attacks if student_id(a) in collected]
     log = folder.parent / f"{folder.name}-memory.jsonl"
     log.unlink(missing_ok=True)
-    grading.MEMORY.clear()
-    os.environ[grading.MEMORY_LOG] = str(log)
+    grader_memory.MEMORY.clear()
+    os.environ[grader_memory.MEMORY_LOG] = str(log)
     try:
         graded = pipeline.grade(ids, course, workers=workers)
     finally:
-        del os.environ[grading.MEMORY_LOG]
-    grading.MEMORY.update(grading.read_memory_log(log))
+        del os.environ[grader_memory.MEMORY_LOG]
+    grader_memory.MEMORY.update(grader_memory.read_memory_log(log))
     outcomes = []
     for attack in attacks:
         sid = student_id(attack)

@@ -747,7 +747,7 @@ def _handoff_message(name, dotted):
 
 def _refuse_handoff(name, function, forbidden):
     """`Wrong` if a student function run in the sandbox reaches a forbidden function (its source
-    and the sandbox's records, `autograder.grading.RemoteFunction`)."""
+    and the sandbox's records, `autograder.student_values.RemoteFunction`)."""
     from autograder.recorder import dotted
 
     handoff = getattr(function, "__autograder_handoff__", None)
@@ -805,7 +805,7 @@ def check_function(name, function, reference, cases, *, forbidden=(), alternativ
     forbidden : tuple of callables or dotted names
         Library functions the student's function must not use (`forbid`), as objects
         (``tc.max_pool_da``) or dotted names (``"numpy.convolve"``, ``"scipy.signal"``). When
-        `function` is a student function run in the sandbox (`autograder.grading.RemoteFunction`),
+        `function` is a student function run in the sandbox (`autograder.student_values.RemoteFunction`),
         its source is checked for them and the sandbox records the calls instead.
     alternatives : iterable of (str, callable)
         Known wrong functions with the reference's signature, and what they compute: when the

@@ -10,7 +10,7 @@ scores 0 with the reason when the student's function reaches one of them:
   lambda or a renamed ``def`` is found as well as ``def conv_output_size``), and every function
   of the student it names, through aliases, imports and ``getattr`` strings;
 - at run time, in the sandbox: `autograder.recorder` records which library functions the call
-  on the grader's probe entered, whatever the path (`autograder.grading.RemoteFunction`);
+  on the grader's probe entered, whatever the path (`autograder.student_values.RemoteFunction`);
 - and the pure answer functions are not in the sandbox at all: their bodies are tripwires
   (`autograder.course.REFERENCE_ANSWERS`).
 """

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from autograder import attacks, grading, pipeline
+from autograder import attacks, grader_memory, pipeline
 from autograder.course import REPO, Course
 
 MAIN_MEMORY_MB = 512
@@ -22,13 +22,13 @@ def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
     course = Course(release=tmp / "release", work=tmp / "work", limits=attacks.LIMITS)
     pipeline.build_release(course)
-    grading.reset_peak()
-    start = grading.memory()["rss_mb"]
+    grader_memory.reset_peak()
+    start = grader_memory.memory()["rss_mb"]
     result = attacks.run(tmp / "inbox", course, attacks.ATTACKS, workers=2)
-    main_growth = grading.memory()["peak_mb"] - start
+    main_growth = grader_memory.memory()["peak_mb"] - start
     csv_path = pipeline.export(tmp / "grades.csv", course)
     return dict(course=course, result=result, outcomes={o.attack.name: o for o in result.outcomes}, tmp=tmp,
-                memory=dict(grading.MEMORY), main_growth=main_growth, csv=csv_path)
+                memory=dict(grader_memory.MEMORY), main_growth=main_growth, csv=csv_path)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_the_graders_memory_stays_within_its_bound(corpus, capsys):
     assert not unmeasured, f"the grading processes did not report their memory for {unmeasured}"
     growth = {key: m["peak_mb"] - m["start_mb"] for key, m in memory.items()}
     worst = max(growth, key=growth.get)
-    assert growth[worst] <= grading.GRADER_MEMORY_MB, (worst, growth[worst])
+    assert growth[worst] <= grader_memory.GRADER_MEMORY_MB, (worst, growth[worst])
     sent = max(m["sent_bytes"] for m in memory.values())
     assert sent > 20 * 2 ** 20          # the attacks did send the grader more than it keeps ...
     assert corpus["main_growth"] <= MAIN_MEMORY_MB, corpus["main_growth"]   # ... and no process paid for it

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import attacks, checks, grading, pipeline, samples, timing
+from autograder import attacks, checks, grading, handoff, pipeline, samples, timing
+from autograder.notebook_run import NotebookRun
 from autograder.course import NOTEBOOKS, Course, Limits
 from autograder.sandbox import Sandbox
 
@@ -125,7 +126,7 @@ def test_a_test_cell_draws_its_seeds_from_its_context_and_runs_blas_on_one_threa
               "threads = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
               "assert threads and set(threads) == {1}, threads   # numpy's BLAS, and scipy's if loaded\n"
               "probes = [checks.random_seed(), checks.random_seed()]")
-    run = grading.NotebookRun(None, [], Limits(), grading.LibraryUse([]), ("ch08", "ada"))
+    run = NotebookRun(None, [], Limits(), handoff.LibraryUse([]), ("ch08", "ada"))
     outputs, manual = run.run_test_cell("e8_08_basic_hidden", source, {"checks": checks})
     assert manual is None and not [o for o in outputs if o.get("output_type") == "error"], outputs
     salt = hashlib.sha256(source.encode()).hexdigest()
@@ -178,7 +179,7 @@ def notebook_run():
 
     def make(**limits):
         limits = Limits(**limits)
-        run = grading.NotebookRun(Sandbox(limits), [], limits, grading.LibraryUse([]), ("ch08", "ada"))
+        run = NotebookRun(Sandbox(limits), [], limits, handoff.LibraryUse([]), ("ch08", "ada"))
         runs.append(run)
         return run
 

@@ -1,13 +1,14 @@
-"""The hand-off rule (autograder/handoff.py, autograder/recorder.py, grading.RemoteFunction): a
+"""The hand-off rule (autograder/handoff.py, autograder/recorder.py, student_values.RemoteFunction): a
 function that hands its work to a forbidden library function scores 0, found by the name the test
 reads it by and by what it does at run time in the sandbox, not by the ``__name__`` it reports."""
 import textwrap
+import time
 
 import numpy as np
 import pytest
 
 import textbook_core as tc
-from autograder import checks, grading, handoff, samples
+from autograder import checks, handoff, notebook_run, samples, student_values
 from autograder.checks import Wrong
 from autograder.course import REPO, Limits
 from autograder.recorder import Recorder, dotted, first_match, matches
@@ -91,7 +92,7 @@ def test_the_recorder_sees_aliases_names_built_at_run_time_and_copies():
 
 @pytest.fixture(scope="module")
 def run():
-    nb_run = grading.NotebookRun(Sandbox(LIMITS, REPO / "notebooks" / "ch08"), [], LIMITS, handoff.LibraryUse([]))
+    nb_run = notebook_run.NotebookRun(Sandbox(LIMITS, REPO / "notebooks" / "ch08"), [], LIMITS, handoff.LibraryUse([]))
     nb_run.run_student_cell("import numpy as np, textbook_core as tc, scipy.signal, sys, threading, inspect")
     yield nb_run
     nb_run.close()
@@ -101,8 +102,8 @@ def student_function(run, source, name):
     outputs = run.run_student_cell(textwrap.dedent(source))
     assert not [o for o in outputs if o["output_type"] == "error"], outputs
     value = run.session.get({name}, 10)[name]
-    run.test_deadline = grading.time.monotonic() + 60
-    return grading._bind(value, f"`{name}`", run, variable=name)
+    run.test_deadline = time.monotonic() + 60
+    return student_values._bind(value, f"`{name}`", run, variable=name)
 
 
 def size_probes():

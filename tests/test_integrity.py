@@ -16,7 +16,8 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder import attacks, grading, handoff, inbox, intake, pipeline, sandbox, samples, tripwires, wire
+from autograder import (attacks, grader_memory, handoff, inbox, intake, pipeline, sandbox, samples, student_values,
+                        tripwires, wire)
 from autograder.course import REPO, Limits
 from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 
@@ -24,7 +25,7 @@ from autograder.sandbox import Sandbox, SandboxUnavailable, SessionError
 LIMITS = Limits(cell_timeout=5, call_timeout=2, memory_mb=768, disk_mb=8, file_mb=4, cpu_seconds=60)
 
 
-@pytest.mark.parametrize("module", [intake, grading, tripwires, inbox, handoff, attacks])
+@pytest.mark.parametrize("module", [intake, student_values, tripwires, inbox, handoff, attacks])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 1 and result.failed == 0
@@ -354,8 +355,8 @@ def patched():
 
 
 def test_outputs_past_the_notebooks_budget_are_drained_unread(patched):
-    grading.reset_peak()
-    before = grading.memory()["rss_mb"]
+    grader_memory.reset_peak()
+    before = grader_memory.memory()["rss_mb"]
     text, errors = patch(patched, """
         _finish = type(_w.outputs).finish
         type(_w.outputs).finish = lambda self: _finish(self) + [{"output_type": "stream", "name": "stdout",
@@ -364,7 +365,7 @@ def test_outputs_past_the_notebooks_budget_are_drained_unread(patched):
     assert "the notebook's output budget of 4 MB" in text and not errors, (text, errors)
     assert patched.budget.used > 6_000_000 and patched.budget.dropped > 6_000_000
     assert "not read" in patched.last["untracked"]
-    grown = grading.memory()["peak_mb"] - before
+    grown = grader_memory.memory()["peak_mb"] - before
     assert grown < 20, grown                       # drained in chunks, never parsed
     outputs, _ = patched.run("type(_w.outputs).finish = _finish\nprint('after')", 10)   # in step; outputs dropped
     assert "budget of 4 MB is used up" in outputs[0]["text"] and patched.alive
@@ -372,14 +373,14 @@ def test_outputs_past_the_notebooks_budget_are_drained_unread(patched):
 
 
 def test_a_reply_of_tiny_objects_costs_only_its_cell(patched):
-    grading.reset_peak()
-    before = grading.memory()["rss_mb"]
+    grader_memory.reset_peak()
+    before = grader_memory.memory()["rss_mb"]
     outputs, _ = patched.run(WORKER + textwrap.dedent("""
         _send = _w.send
         _w.send = lambda message: _send(dict(message, junk=[[] for _ in range(1_000_000)]))
         """), 20)
     assert "JSON items, over the limit" in outputs[0]["text"]
-    assert grading.memory()["peak_mb"] - before < 60
+    assert grader_memory.memory()["peak_mb"] - before < 60
     outputs, _ = patched.run("_w.send = _send\nprint('fine')", 10)
     assert outputs[0]["text"] == "fine\n"
 
