@@ -23,15 +23,12 @@ def _progress(message):
         _PROGRESS[0](message)
 
 
-class Opaque:
-    """A student value that is not plain data: any use of it is a TypeError naming its type."""
-
-    def __init__(self, what):
-        object.__setattr__(self, "_what", what)
+class _Refusing:
+    """A stand-in for a student value: any use of it (arithmetic, comparison, conversion, a call,
+    an attribute) fails as the subclass's `_fail` says."""
 
     def _refuse(self, *args, **kwargs):
-        raise TypeError(f"{object.__getattribute__(self, '_what')} is not plain data (numbers, strings, "
-                        f"lists, arrays), so the grader cannot read it as an answer")
+        type(self)._fail(self)
 
     __array__ = __iter__ = __len__ = __float__ = __int__ = __index__ = __bool__ = __getitem__ = _refuse
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
@@ -42,6 +39,17 @@ class Opaque:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         self._refuse()
+
+
+class Opaque(_Refusing):
+    """A student value that is not plain data: any use of it is a TypeError naming its type."""
+
+    def __init__(self, what):
+        object.__setattr__(self, "_what", what)
+
+    def _fail(self):
+        raise TypeError(f"{object.__getattribute__(self, '_what')} is not plain data (numbers, strings, "
+                        f"lists, arrays), so the grader cannot read it as an answer")
 
     def __repr__(self):
         return f"<{object.__getattribute__(self, '_what')}>"
@@ -55,7 +63,7 @@ def opaque(type_name, what):
     return type(safe, (Opaque,), {})(what)
 
 
-class Unreadable:
+class Unreadable(_Refusing):
     """A student name whose value could not be read (the read ran out of time or ended the
     process): any use of it fails the test with that reason, or, when only the wall-clock
     backstop ran out (`undecided`), flags the part for a manual grade."""
@@ -64,21 +72,11 @@ class Unreadable:
         object.__setattr__(self, "_message", message)
         object.__setattr__(self, "_undecided", undecided)
 
-    def _refuse(self, *args, **kwargs):
+    def _fail(self):
         from .checks import Wrong
 
         message = object.__getattribute__(self, "_message")
         raise timing.Undecided(message) if object.__getattribute__(self, "_undecided") else Wrong(message)
-
-    __array__ = __iter__ = __len__ = __float__ = __int__ = __index__ = __bool__ = __getitem__ = _refuse
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __add__ = __radd__ = __mul__ = __rmul__ = _refuse
-    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __call__ = _refuse
-    __hash__ = object.__hash__
-
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        self._refuse()
 
 
 class RemoteFunction:

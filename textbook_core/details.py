@@ -161,11 +161,15 @@ def one(value, symbol, minimum, signal="a 1-D signal"):
     """
     v = integer(value)
     if v is None or v < minimum:
-        many = isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim > 0)
         shown = _shown(value)
-        kind = "not a pair" if many else f"got {shown!r}"
+        kind = "not a pair" if _many(value) else f"got {shown!r}"
         raise ValueError(f"{WHAT[symbol]} {symbol}={shown!r} of {signal} must be one integer >= {minimum}, {kind}")
     return v
+
+
+def _many(value):
+    """A sequence or an array with axes: more than one number, where one is asked for."""
+    return isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def _shown(value):
@@ -179,7 +183,7 @@ def _single(value, symbol, minimum):
     """A padding or stride of one axis: one integer (a symbol is left to sympy)."""
     if symbolic(value):
         return value
-    if isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim > 0):
+    if _many(value):
         raise ValueError(f"{WHAT[symbol]} {symbol}={_shown(value)!r} is a pair, but R and r are sizes of one axis: "
                          f"give R and r as (rows, cols) pairs too")
     return pair(value, symbol, minimum)[0]

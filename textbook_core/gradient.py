@@ -115,11 +115,17 @@ def conv_da(dLZ, LW, input_shape, *, padding=0, stride=1):
     return dA[..., 0, :] if one_d else dA
 
 
+def _dims(input_shape):
+    """The entries of a shape given as a tuple, list or 1-D array, as ints (None where one is not an
+    integer); anything else (a number, a 0-d array, a string) gives ()."""
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) or np.ndim(input_shape) == 1 else ()
+    return tuple(integer(v) for v in shape)
+
+
 def _input_size(input_shape, H_n, batch, one_d):
     """(R_r, R_c) from conv_da's `input_shape`, checked against LW's H^n and dLZ's batch axes."""
     need = 1 if one_d else 2
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) or np.ndim(input_shape) == 1 else ()
-    dims = tuple(integer(v) for v in shape)
+    dims = _dims(input_shape)
     form = "(..., H^n, T)" if one_d else "(..., H^n, R_r, R_c)"
     if len(dims) < need or any(d is None or d < 0 for d in dims) or min(dims[-need:]) < 1:
         raise ValueError(f"input_shape must be the forward input's shape {form}, got {input_shape!r}")
@@ -307,8 +313,7 @@ def _pool_input_size(dLZ, size, stride, input_shape):
         raise ValueError(f"dLZ must have at least one row and column, got S_r, S_c = {S}")
     if input_shape is None:
         return tuple((S[k] - 1) * stride[k] + size[k] for k in range(2))
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) or np.ndim(input_shape) == 1 else ()
-    dims = tuple(integer(v) for v in shape)
+    dims = _dims(input_shape)
     if len(dims) < 2 or any(d is None or d < 0 for d in dims):
         raise ValueError(f"input_shape must be the forward input's shape (..., R_r, R_c), got {input_shape!r}")
     batch_shape(("dLZ", dLZ.shape[:-2]), ("input_shape", dims[:-2]))      # they must broadcast

@@ -76,13 +76,19 @@ def rot180(W):
     return W[..., ::-1] if W.ndim == 1 else W[..., ::-1, ::-1]
 
 
-def _single_kernel(W, P):
+def _kernel(W):
+    """W as one filter (k,) or one kernel (r, c), with at least one tap."""
     W = as_array(W, "W")
     if W.ndim not in (1, 2):
         raise ValueError(f"W must be a filter (k,) or a kernel (r, c), got shape {W.shape}")
     if W.size == 0:
         raise ValueError("the filter W has k=0 taps: it needs at least one" if W.ndim == 1 else
                          f"the kernel W has r={W.shape[0]}, c={W.shape[1]}: it needs at least one row and one column")
+    return W
+
+
+def _single_kernel(W, P):
+    W = _kernel(W)
     P = as_array(P, "P")
     if P.ndim < W.ndim:
         raise ValueError(f"P with shape {P.shape} has fewer axes than the kernel W with shape {W.shape}")
@@ -179,8 +185,6 @@ def convolve(W, P, *, padding=0, stride=1, mode="valid"):
     if not isinstance(mode, str) or mode not in ("valid", "full", "same"):
         raise ValueError(f"mode must be 'valid', 'full' or 'same', got {mode!r}")
     W, P = _single_kernel(W, P)
-    if mode not in ("valid", "full", "same"):
-        raise ValueError(f"mode must be 'valid', 'full' or 'same', got {mode!r}")
     if mode != "valid":
         k = W.shape if W.ndim == 2 else (1, W.shape[0])
         if mode == "same" and (k[0] % 2 == 0 or k[1] % 2 == 0):
@@ -219,12 +223,7 @@ def conv_matrix(W, input_shape, *, padding=0, stride=1):
     array([[1, 2, 0],
            [0, 1, 2]])
     """
-    W = as_array(W, "W")
-    if W.ndim not in (1, 2):
-        raise ValueError(f"W must be a filter (k,) or a kernel (r, c), got shape {W.shape}")
-    if W.size == 0:
-        raise ValueError("the filter W has k=0 taps: it needs at least one" if W.ndim == 1 else
-                         f"the kernel W has r={W.shape[0]}, c={W.shape[1]}: it needs at least one row and one column")
+    W = _kernel(W)
     shape = (input_shape,) if np.ndim(input_shape) == 0 else tuple(input_shape)
     if W.ndim == 1:
         M = integer(shape[0]) if len(shape) == 1 else None
